@@ -1,0 +1,137 @@
+//! One layer stream → a compact list of [`Entry`]s, in a single pass.
+//!
+//! Decompression is chosen by media type and checked by magic bytes (gzip,
+//! zstd, plain tar). Each regular file's first bytes are sniffed: ELF files
+//! are read (up to the size cap) and parsed at once, `#!` scripts keep their
+//! first line, the few configuration files the loader needs keep their
+//! bytes, and everything else is skipped without being buffered.
+
+mod read;
+
+pub use read::{read_dir_tree, read_layer};
+
+use std::sync::Arc;
+
+use crate::elf::{ElfError, ElfFacts};
+
+/// Limits that bound what one layer may cost.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// Largest ELF file read and parsed; larger ones are reported, never skipped silently.
+    pub max_elf_size: u64,
+    /// Largest configuration file kept (`/etc/ld.so.cache`, ...).
+    pub max_config_size: u64,
+    /// Longest `#!` line kept.
+    pub max_shebang: usize,
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Limits {
+            max_elf_size: 512 * 1024 * 1024,
+            max_config_size: 16 * 1024 * 1024,
+            max_shebang: 256,
+        }
+    }
+}
+
+/// What kind of tar entry this is, after whiteouts are recognised.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EntryKind {
+    File,
+    Dir,
+    /// Symlink with its target, verbatim.
+    Symlink(String),
+    /// Hard link to an earlier path of the same layer (normalised, absolute).
+    /// The reader copies the target's content into this entry as well.
+    HardLink(String),
+    /// `.wh.NAME`: deletes `path` from lower layers. `path` is the deleted path.
+    Whiteout,
+    /// `.wh..wh..opq`: hides the lower contents of the directory `path`.
+    OpaqueWhiteout,
+    /// Devices, FIFOs and the like.
+    Other,
+}
+
+/// What elfgate kept of a regular file's bytes.
+#[derive(Debug, Clone)]
+pub enum Content {
+    /// Nothing worth keeping.
+    None,
+    /// An ELF file, parsed.
+    Elf(Arc<ElfFacts>),
+    /// Has the ELF magic but could not be parsed.
+    BadElf(ElfError),
+    /// Has the ELF magic but is larger than [`Limits::max_elf_size`].
+    ElfTooLarge,
+    /// A `#!` script: its first line without `#!` and the newline.
+    Script(String),
+    /// A configuration file the loader reads (see [`keeps_bytes`]).
+    Config(Arc<Vec<u8>>),
+}
+
+/// One entry of one layer.
+#[derive(Debug, Clone)]
+pub struct Entry {
+    /// Absolute, normalised path inside the image: `/usr/bin/x` (`/` for the root).
+    pub path: String,
+    pub kind: EntryKind,
+    /// Permission bits (`0o7777` mask).
+    pub mode: u32,
+    pub size: u64,
+    pub content: Content,
+}
+
+/// One layer's result: its entries in tar order.
+#[derive(Debug, Clone, Default)]
+pub struct Layer {
+    /// The blob digest (`sha256:...`), or a name for a directory tree.
+    pub digest: String,
+    pub entries: Vec<Entry>,
+}
+
+/// How a layer blob is compressed, by media type.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Compression {
+    Gzip,
+    Zstd,
+    None,
+    /// Unknown media type: decided by magic bytes alone.
+    Sniff,
+}
+
+impl Compression {
+    pub fn from_media_type(media_type: &str) -> Compression {
+        if media_type.ends_with("gzip") || media_type.ends_with(".gzip") {
+            Compression::Gzip
+        } else if media_type.ends_with("zstd") {
+            Compression::Zstd
+        } else if media_type.ends_with(".tar") || media_type.ends_with("tar") {
+            Compression::None
+        } else {
+            Compression::Sniff
+        }
+    }
+}
+
+/// Why a layer could not be read. The caller adds image and layer context.
+#[derive(Debug, thiserror::Error)]
+pub enum LayerError {
+    #[error("reading {path}: {source}")]
+    Io {
+        path: String,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("{0}")]
+    Format(String),
+}
+
+/// Whether the reader keeps the bytes of the file at `path` (what the loader
+/// reads: `ld.so.cache`, `ld.so.conf` and its includes, musl's path files).
+pub fn keeps_bytes(path: &str) -> bool {
+    path == "/etc/ld.so.cache"
+        || path == "/etc/ld.so.conf"
+        || path.starts_with("/etc/ld.so.conf.d/")
+        || (path.starts_with("/etc/ld-musl-") && path.ends_with(".path"))
+}

@@ -1,0 +1,1 @@
+//! glibc's search rules (elf/dl-load.c `_dl_map_object`).

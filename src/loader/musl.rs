@@ -1,0 +1,1 @@
+//! musl's search rules (ldso/dynlink.c `load_library`).

@@ -1,0 +1,1 @@
+//! The report model, the policy sink, and one renderer per format.

@@ -1,0 +1,1 @@
+//! The library call that the CLI, `serve` and the tests make: image → report.
