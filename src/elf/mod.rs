@@ -5,6 +5,8 @@
 //! which the caller records on that file.
 
 mod parse;
+#[cfg(test)]
+mod tests;
 
 pub use parse::parse;
 
@@ -47,11 +49,12 @@ pub enum FileType {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Linkage {
-    /// No PT_INTERP and no DT_NEEDED, ET_EXEC.
+    /// No PT_INTERP and no DT_NEEDED, and not an ET_DYN with a dynamic
+    /// section (ET_EXEC, or an object without PT_DYNAMIC).
     Static,
     /// ET_DYN without PT_INTERP and without DT_NEEDED, with a dynamic section
-    /// (self-relocating), or ET_DYN with PT_INTERP but nothing needed that is
-    /// its own entry point.
+    /// (self-relocating, as `-static-pie` makes; also a shared object that
+    /// needs nothing, such as the dynamic loader itself).
     StaticPie,
     /// Has a PT_INTERP or DT_NEEDED entries.
     Dynamic,

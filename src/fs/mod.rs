@@ -55,3 +55,8 @@ pub struct Resolved<'a> {
     pub path: String,
     pub node: &'a Node,
 }
+
+#[cfg(test)]
+mod model_check;
+#[cfg(test)]
+mod tests;

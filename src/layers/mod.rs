@@ -6,7 +6,12 @@
 //! first line, the few configuration files the loader needs keep their
 //! bytes, and everything else is skipped without being buffered.
 
+mod build;
 mod read;
+#[cfg(test)]
+mod tests;
+#[cfg(test)]
+pub(crate) mod testutil;
 
 pub use read::{read_dir_tree, read_layer};
 
@@ -134,4 +139,30 @@ pub fn keeps_bytes(path: &str) -> bool {
         || path == "/etc/ld.so.conf"
         || path.starts_with("/etc/ld.so.conf.d/")
         || (path.starts_with("/etc/ld-musl-") && path.ends_with(".path"))
+}
+
+/// Normalises a path from a tar header or a link target into the absolute
+/// form used everywhere: leading `./` and `/` stripped, `.` and `..` resolved
+/// lexically and clamped at the root, no trailing slash. `./usr//bin/` becomes
+/// `/usr/bin`; the root (and the empty path) is `/`.
+pub fn normalize(path: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for component in path.split('/') {
+        match component {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            name => parts.push(name),
+        }
+    }
+    if parts.is_empty() {
+        return "/".to_string();
+    }
+    let mut out = String::with_capacity(path.len() + 1);
+    for part in parts {
+        out.push('/');
+        out.push_str(part);
+    }
+    out
 }

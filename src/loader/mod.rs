@@ -8,6 +8,8 @@ mod glibc;
 mod ldcache;
 mod musl;
 mod program;
+#[cfg(test)]
+mod tests;
 
 pub use ldcache::{LdCache, LdCacheEntry, parse_ld_so_cache};
 pub use program::{Loader, image_loaders};
@@ -101,7 +103,11 @@ pub enum LoadProblem {
         /// Candidates that existed but were skipped (wrong class/machine).
         skipped: Vec<String>,
     },
-    /// musl: the first candidate is of the wrong machine or class, which is fatal.
+    /// The loader opened a candidate it cannot use and stopped there: musl
+    /// takes the first file of the right name whatever its machine or class;
+    /// glibc skips other classes and machines but stops at a file that is not
+    /// ELF at all (`invalid ELF header`) or has the other byte order.
+    /// `reason` reads after "which", e.g. `is built for aarch64 (ELF64), not x86-64 (ELF64)`.
     WrongArchLibrary {
         name: String,
         needed_by: String,

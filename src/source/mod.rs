@@ -3,10 +3,23 @@
 //!
 //! Transports follow skopeo's names: `oci:DIR[:TAG]`, `oci-archive:FILE[:TAG]`,
 //! `docker-archive:FILE`, `dir:ROOTFS`; a bare path is detected by what it holds.
+//! Every manifest, config and layer is checked against its sha256 digest.
 
+mod digest;
+mod dir;
+mod docker_archive;
+mod files;
+mod layout;
+mod manifest;
+mod oci;
+mod oci_archive;
 mod open;
+mod reference;
+mod verify;
 
+pub use digest::Digest;
 pub use open::open;
+pub use verify::VerifyingReader;
 
 use std::io::Read;
 use std::path::PathBuf;
@@ -115,9 +128,11 @@ pub enum SourceError {
     },
     #[error("{reference}: blob {digest} is missing")]
     MissingBlob { reference: String, digest: String },
-    #[error("{reference}: blob {digest}: sha256 is {actual}")]
+    #[error("{reference}: {what} {digest} does not match its digest: sha256 is {actual}")]
     DigestMismatch {
         reference: String,
+        /// What the blob is: `manifest`, `index`, `config`, `layer`.
+        what: String,
         digest: String,
         actual: String,
     },
@@ -129,3 +144,6 @@ pub struct OpenOptions {
     /// Required for `dir:`; narrows nothing here (selection happens in `scan`).
     pub platform: Option<Platform>,
 }
+
+#[cfg(test)]
+mod tests;

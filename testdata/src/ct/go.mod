@@ -1,0 +1,3 @@
+module example.invalid/consul-template-standin
+
+go 1.19
