@@ -8,9 +8,11 @@ use std::sync::Arc;
 
 use rayon::prelude::*;
 
+use crate::cache::LayerCache;
 use crate::fs::{FsView, NodeKind};
 use crate::layers::{self, Compression, Content, Layer, Limits};
 use crate::platform::Platform;
+use crate::progress::PlatformProgress;
 use crate::report::{ImageReport, PlatformSummary};
 use crate::rules::{self, PlatformFacts, PlatformInput};
 use crate::source::{self, Image, Layers, OpenOptions, PlatformImage};
@@ -24,6 +26,14 @@ pub struct ScanOptions {
     /// default (linux/amd64 and linux/arm64), not applied to `dir:` roots.
     pub required: Option<Vec<Platform>>,
     pub limits: Limits,
+    /// How registries are reached.
+    pub registry: source::RegistryOptions,
+    /// Where layer results are cached; `None`: nothing is kept beyond this scan.
+    pub cache: Option<std::sync::Arc<crate::cache::LayerCache>>,
+    /// The progress display (hidden unless the command layer enables it).
+    pub progress: crate::progress::Progress,
+    /// `--inventory`: add every ELF file's record to each platform's summary.
+    pub inventory: bool,
 }
 
 /// The platforms an index must have unless told otherwise.
@@ -53,12 +63,23 @@ pub enum ScanError {
         #[source]
         source: layers::LayerError,
     },
+    /// A layer blob that cannot be opened, or whose bytes are not the ones
+    /// its digest names.
+    #[error("{image}: platform {platform}: layer {layer}: {message}")]
+    Blob {
+        image: String,
+        platform: String,
+        layer: String,
+        message: String,
+    },
 }
 
 /// Scans the image named by `reference`.
 pub fn scan(reference: &str, options: &ScanOptions) -> Result<ImageReport, ScanError> {
     let open = OpenOptions {
         platform: options.platforms.first().cloned(),
+        registry: options.registry.clone(),
+        only: options.platforms.clone(),
     };
     let image = source::open(reference, &open)?;
     scan_image(&image, options)
@@ -67,7 +88,27 @@ pub fn scan(reference: &str, options: &ScanOptions) -> Result<ImageReport, ScanE
 /// Scans an opened image.
 pub fn scan_image(image: &Image, options: &ScanOptions) -> Result<ImageReport, ScanError> {
     let selected = select(image, &options.platforms)?;
-    let layers = read_layers(image, &selected, &options.limits)?;
+    let bars: Vec<PlatformProgress> = selected
+        .iter()
+        .map(|p| {
+            let n = match &p.layers {
+                Layers::Blobs(refs) => refs.len() as u64,
+                Layers::Directory(_) => 1,
+            };
+            options
+                .progress
+                .platform(&image.reference, &p.platform.to_string(), n)
+        })
+        .collect();
+    let read = read_layers(
+        image,
+        &selected,
+        &options.limits.for_image(),
+        options.cache.as_deref(),
+        &bars,
+    );
+    bars.iter().for_each(PlatformProgress::finish);
+    let layers = read?;
 
     let mut findings = Vec::new();
     let required = match &options.required {
@@ -87,6 +128,8 @@ pub fn scan_image(image: &Image, options: &ScanOptions) -> Result<ImageReport, S
     ));
 
     let mut platforms = Vec::new();
+    // What the image-level rules (cgo-divergence) keep of each platform.
+    let mut per_platform = Vec::new();
     for p in &selected {
         let stack: Vec<Layer> = layer_keys(p)
             .iter()
@@ -101,6 +144,8 @@ pub fn scan_image(image: &Image, options: &ScanOptions) -> Result<ImageReport, S
             view: &view,
         });
         findings.extend(rules::check_platform(&facts));
+        per_platform.push((p.platform.to_string(), rules::summarize_platform(&facts)));
+        let inventory = options.inventory.then(|| crate::report::inventory(&facts));
         let files = view
             .iter()
             .filter(|(_, n)| n.kind == NodeKind::File)
@@ -120,8 +165,16 @@ pub fn scan_image(image: &Image, options: &ScanOptions) -> Result<ImageReport, S
             libc: facts.libc_summary().to_string(),
             files,
             elf_files,
+            inventory,
+            programs: facts
+                .elves
+                .iter()
+                .filter(|e| e.active)
+                .map(|e| e.path.to_string())
+                .collect(),
         });
     }
+    findings.extend(rules::check_image(&per_platform));
     Ok(ImageReport::new(
         image.reference.clone(),
         image.digest.clone(),
@@ -176,8 +229,17 @@ fn read_layers(
     image: &Image,
     selected: &[&PlatformImage],
     limits: &Limits,
+    cache: Option<&LayerCache>,
+    bars: &[PlatformProgress],
 ) -> Result<BTreeMap<String, Arc<Layer>>, ScanError> {
     let mut jobs: BTreeMap<String, (&PlatformImage, Job)> = BTreeMap::new();
+    // Which platforms' progress lines each layer advances.
+    let mut users: BTreeMap<String, Vec<PlatformProgress>> = BTreeMap::new();
+    for (p, bar) in selected.iter().zip(bars) {
+        for key in layer_keys(p) {
+            users.entry(key).or_default().push(bar.clone());
+        }
+    }
     for p in selected {
         match &p.layers {
             Layers::Blobs(refs) => {
@@ -191,8 +253,28 @@ fn read_layers(
             }
         }
     }
-    jobs.into_par_iter()
+    // Largest blobs first, each taken by the next idle thread: the longest
+    // layer never starts last and leaves the other cores idle.
+    let size_of = |key: &str| {
+        selected
+            .iter()
+            .filter_map(|p| match &p.layers {
+                Layers::Blobs(refs) => refs.iter().find(|r| r.digest == key)?.size,
+                Layers::Directory(_) => None,
+            })
+            .next()
+            .unwrap_or(0)
+    };
+    let mut jobs: Vec<_> = jobs.into_iter().collect();
+    jobs.sort_by_cached_key(|(key, _)| std::cmp::Reverse(size_of(key)));
+    jobs.into_iter()
+        .par_bridge()
         .map(|(key, (p, job))| {
+            let bars = users.get(&key).map(Vec::as_slice).unwrap_or_default();
+            let done = |layer: &Layer| {
+                let decoded = layer.entries.iter().map(|e| e.size).sum();
+                bars.iter().for_each(|b| b.layer_done(decoded));
+            };
             let err = |source| ScanError::Layer {
                 image: image.reference.clone(),
                 platform: p.platform.to_string(),
@@ -201,18 +283,85 @@ fn read_layers(
             };
             let layer = match job {
                 Job::Blob(compression) => {
-                    let reader = image.open_blob(&key)?;
-                    layers::read_layer(reader, compression, &key, limits).map_err(err)?
+                    // The key is the digest: a cached layer is not even
+                    // opened, so a registry does not download it.
+                    if let Some(layer) = cache.and_then(|c| c.get(&key, limits)) {
+                        done(&layer);
+                        return Ok((key, layer));
+                    }
+                    let blob_err = |message: String| ScanError::Blob {
+                        image: image.reference.clone(),
+                        platform: p.platform.to_string(),
+                        layer: key.clone(),
+                        message,
+                    };
+                    let reader = image.open_blob(&key).map_err(|e| {
+                        let text = e.to_string();
+                        let prefix = format!("{}: ", image.reference);
+                        blob_err(text.strip_prefix(&prefix).unwrap_or(&text).to_string())
+                    })?;
+                    let reader = Counted {
+                        inner: reader,
+                        bar: bars.first(),
+                    };
+                    match layers::read_layer(reader, compression, &key, limits) {
+                        Ok(layer) => {
+                            let layer = Arc::new(layer);
+                            if let Some(c) = cache {
+                                c.put(&key, limits, &layer);
+                            }
+                            done(&layer);
+                            return Ok((key, layer));
+                        }
+                        Err(e) => {
+                            return Err(match digest_failure(image, &key) {
+                                Some(why) if e.to_string().contains(&why) => blob_err(why),
+                                Some(why) => blob_err(format!(
+                                    "{why} (reading it as a layer failed first: {e})"
+                                )),
+                                None => err(e),
+                            });
+                        }
+                    }
                 }
                 Job::Dir(root) => {
                     let mut l = layers::read_dir_tree(&root, limits).map_err(err)?;
                     l.digest = String::new();
+                    done(&l);
                     l
                 }
             };
             Ok((key, Arc::new(layer)))
         })
         .collect()
+}
+
+/// Whether the blob `digest` fails its digest check, and why. A corrupt
+/// compressed stream usually fails to decode before its end, where the
+/// digest is checked; reading the blob again tells a damaged blob (the root
+/// cause to report) from a well-formed blob with broken contents.
+fn digest_failure(image: &Image, digest: &str) -> Option<String> {
+    let mut reader = image.open_blob(digest).ok()?;
+    match std::io::copy(&mut reader, &mut std::io::sink()) {
+        Ok(_) => None,
+        Err(e) => Some(e.to_string()),
+    }
+}
+
+/// A blob stream that reports the bytes read to a progress line.
+struct Counted<'a, R> {
+    inner: R,
+    bar: Option<&'a PlatformProgress>,
+}
+
+impl<R: std::io::Read> std::io::Read for Counted<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> std::io::Result<usize> {
+        let n = self.inner.read(buf)?;
+        if let Some(bar) = self.bar {
+            bar.pulled(n as u64);
+        }
+        Ok(n)
+    }
 }
 
 enum Job {

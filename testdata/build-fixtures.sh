@@ -24,6 +24,7 @@
 #     usegreet-amd64-glibc        linked against libgreet's v2 build: needs greet_loud@GREET_2.0
 #     useabsent-amd64-{glibc,musl}  NEEDED libabsent.so.1, which no root ships
 #     ct-{amd64,arm64}-{static,cgo}  Go (Debian golang-go), CGO_ENABLED=0 / 1
+#     go-amd64-v3                 Go (Debian golang-go), GOAMD64=v3, CGO_ENABLED=0 (step toolchain)
 #   debs/                       .deb files from `apt-get download` (bookworm); debs/bullseye/: libc6 2.31
 #   tools/qemu/                 qemu-aarch64-static, qemu-arm-static (extracted from Debian's
 #                               qemu-user-static .deb, not installed; the oracle runs them in a chroot)
@@ -43,6 +44,8 @@
 #                                 and libgreet-v1 as /usr/lib/libgreet.so.1 (libabsent nowhere)
 #     bookworm-amd64              debootstrap --variant=minbase bookworm (amd64)
 #     bookworm-arm64              debootstrap --variant=minbase --foreign --arch=arm64 bookworm
+#     debian-libc-armel           libc6:armel + busybox-static:armel (bookworm; step toolchain):
+#                                 soft-float loader /lib/ld-linux.so.3
 #   images/  (OCI layouts, each with one tag: latest)
 #     consul-template             index: linux/amd64 (clean) + linux/arm64/v8 (libc-mismatch)
 #     tini-static                 manifest: linux/arm64/v8, entrypoint /usr/bin/tini (amd64)
@@ -227,6 +230,24 @@ build_bullseye_libc_amd64() {
     rm -rf "$dir/usr/share/doc" "$dir/usr/share/lintian" "$tmp"
 }
 
+# ---------------------------------------------------------------- toolchain (issue: toolchains and CPUs)
+# Go with GOAMD64=v3, and Debian's armel (soft-float) libc and busybox.
+build_toolchain() {
+    (
+        cd "$HERE/src/ct"
+        CGO_ENABLED=0 GOARCH=amd64 GOAMD64=v3 go build -ldflags="-s -w" -o "$CACHE/bin/go-amd64-v3" .
+    )
+    if ! dpkg --print-foreign-architectures | grep -qx armel; then
+        dpkg --add-architecture armel
+        apt-get update -q >&2
+    fi
+    local dir=$CACHE/roots/debian-libc-armel
+    fresh "$dir"
+    extract "$dir" libc6:armel busybox-static:armel
+    busybox_links "$dir"
+    rm -rf "$dir/usr/share/doc" "$dir/usr/share/lintian"
+}
+
 # ---------------------------------------------------------------- scenario layers
 # Each scenario image = its base root as layer 1 + a small app layer; roots/NAME is the merge.
 app_layer() { fresh "$1"; mkdir -p "$1/usr/bin"; }
@@ -408,6 +429,7 @@ main() {
     local t_start=$SECONDS
     step qemu-static fetch_qemu_static
     step programs build_programs "$HERE"/src/*.c "$HERE"/src/*.map "$HERE"/src/ct/*
+    step toolchain build_toolchain "$HERE"/src/ct/*
     step alpine-like-amd64 build_alpine_like_amd64
     step alpine-like-arm64 build_alpine_like_arm64
     step debian-libc-arm64 build_debian_libc_arm64

@@ -20,6 +20,8 @@ fi
 
 export DEBIAN_FRONTEND=noninteractive
 
+# nodejs: the machines' Node.js package already bundles npm (Debian's separate
+# npm package conflicts with it), so npm is not listed.
 PACKAGES="
 gcc
 libc6-dev
@@ -38,8 +40,14 @@ zstd
 pigz
 binutils
 python3
+python3-pip
 jq
+git
+nodejs
+time
 ca-certificates
+apache2-utils
+openssl
 "
 
 updated=no
@@ -81,4 +89,20 @@ fi
 # Package lists for the foreign architectures must exist for `apt-get download`.
 if ! apt-cache show libc6:arm64 >/dev/null 2>&1 || ! apt-cache show libc6:armhf >/dev/null 2>&1; then
     update_once
+fi
+
+# The real consumers the CI-output tests (tests/elfgate/ci.rs) hand elfgate's
+# reports to: Microsoft's SARIF validator (a .NET program packaged for npm;
+# it runs offline once installed), and from PyPI junitparser (reads the JUnit
+# XML back) and pre-commit (runs .pre-commit-hooks.yaml). The npm package
+# goes into ~/.cache/elfgate-tools, where the tests look for it.
+TOOLS="${HOME}/.cache/elfgate-tools"
+mkdir -p "$TOOLS"
+if [ ! -x "$TOOLS/node_modules/.bin/sarif-multitool" ]; then
+    (cd "$TOOLS" && npm install --no-audit --no-fund @microsoft/sarif-multitool@^5.7.0)
+fi
+if ! python3 -c 'import junitparser' 2>/dev/null || ! command -v pre-commit >/dev/null 2>&1; then
+    # Debian's own python3 refuses a plain pip install (PEP 668); elsewhere it works.
+    python3 -m pip install -q junitparser pre-commit ||
+        python3 -m pip install -q --break-system-packages junitparser pre-commit
 fi

@@ -1,24 +1,23 @@
-use std::io::{IsTerminal, Write};
+use std::path::PathBuf;
 
-use anyhow::Context;
-use clap::{Args, ValueEnum};
+use anyhow::{Context, bail};
+use clap::{ArgMatches, Args};
 use elfgate::layers::Limits;
 use elfgate::platform::{self, Platform};
-use elfgate::report::{self, FailOn, Report};
+use elfgate::report::{self, Report};
 use elfgate::scan::{ScanOptions, scan};
-
-#[derive(Debug, Clone, Copy, ValueEnum)]
-enum Format {
-    Table,
-    Json,
-}
 
 #[derive(Debug, Args)]
 pub struct ScanArgs {
     /// Images: oci:DIR[:TAG], oci-archive:FILE[:TAG], docker-archive:FILE,
-    /// dir:ROOTFS, or a path (detected by what it holds).
-    #[arg(required = true, value_name = "IMAGE")]
+    /// dir:ROOTFS, docker://REF, or a path (detected by what it holds) or a
+    /// registry reference (alpine:3.20, localhost:5000/app:dev).
+    /// [default: `images` from the configuration]
+    #[arg(value_name = "IMAGE")]
     images: Vec<String>,
+    /// Also check this Dockerfile (repeatable), as `elfgate dockerfile` does.
+    #[arg(long, value_name = "PATH")]
+    dockerfile: Vec<PathBuf>,
     /// Scan only these platforms (os/arch[/variant], comma-separated); all by default.
     /// Required for dir: roots.
     #[arg(long, value_name = "PLATFORMS", value_parser = parse_platforms)]
@@ -26,15 +25,36 @@ pub struct ScanArgs {
     /// Platforms every image must have [default: linux/amd64,linux/arm64; none for dir:].
     #[arg(long, value_name = "PLATFORMS", value_parser = parse_platforms)]
     require_platform: Option<PlatformList>,
-    /// Output format [default: table on a terminal, json otherwise].
-    #[arg(long, value_enum)]
-    format: Option<Format>,
-    /// Exit 1 when a finding is at or above this severity: error, warning, info, never.
-    #[arg(long, default_value = "error", value_name = "SEVERITY")]
-    fail_on: FailOn,
-    /// Largest ELF file read, in bytes; larger ones are reported as unreadable-elf.
-    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_elf_size)]
-    max_file_size: u64,
+    #[command(flatten)]
+    gate: super::gate::GateArgs,
+    /// Largest ELF file read, in bytes; larger ones are reported as
+    /// unreadable-elf [default: max-file-size from the configuration, else 512 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_file_size: Option<u64>,
+    /// Add an inventory of every ELF file per platform (path, linkage, libc,
+    /// toolchain versions) to the JSON report; the table gets a summary.
+    #[arg(long)]
+    inventory: bool,
+    /// Most bytes one layer may decompress to; more is an error (a decompression bomb).
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_layer_bytes)]
+    max_layer_bytes: u64,
+    /// Most bytes all layers of one image may decompress to together.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_image_bytes)]
+    max_image_bytes: u64,
+    /// Most tar entries in one layer.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_entries)]
+    max_entries: u64,
+    /// Longest entry path or link target in a layer, in bytes.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_path_len)]
+    max_path_length: usize,
+    /// Most components in an entry path of a layer.
+    #[arg(long, value_name = "N", default_value_t = Limits::default().max_path_depth)]
+    max_path_depth: usize,
+    /// Most bytes of tar extension records (long names, PAX headers) before one entry.
+    #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_tar_header_bytes)]
+    max_tar_header_bytes: u64,
+    #[command(flatten)]
+    registry: Box<super::registry::RegistryArgs>,
 }
 
 /// A comma-separated list of platforms, as one argument.
@@ -47,31 +67,55 @@ fn parse_platforms(s: &str) -> Result<PlatformList, String> {
         .map_err(|e| e.to_string())
 }
 
-pub fn run(args: ScanArgs) -> anyhow::Result<u8> {
+pub fn run(args: ScanArgs, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
+    let config = args.gate.load_config()?;
+    let images = if args.images.is_empty() {
+        config.images.clone()
+    } else {
+        args.images.clone()
+    };
+    if images.is_empty() && args.dockerfile.is_empty() {
+        bail!(
+            "nothing to scan: give an IMAGE, --dockerfile PATH, or `images` in {}",
+            elfgate::config::FILE_NAME
+        );
+    }
+    let required = args
+        .require_platform
+        .map(|l| l.0)
+        .or(config.platforms.clone());
+    let multi_platform = required.as_ref().is_none_or(|r| r.len() != 1);
     let options = ScanOptions {
         platforms: args.platform.map(|l| l.0).unwrap_or_default(),
-        required: args.require_platform.map(|l| l.0),
+        required,
         limits: Limits {
-            max_elf_size: args.max_file_size,
+            max_elf_size: args
+                .max_file_size
+                .or(config.max_file_size)
+                .unwrap_or(Limits::default().max_elf_size),
+            max_layer_bytes: args.max_layer_bytes,
+            max_image_bytes: args.max_image_bytes,
+            max_entries: args.max_entries,
+            max_path_len: args.max_path_length,
+            max_path_depth: args.max_path_depth,
+            max_tar_header_bytes: args.max_tar_header_bytes,
             ..Limits::default()
         },
+        registry: args.registry.registry_options()?,
+        cache: Some(args.registry.cache()),
+        progress: args.registry.progress(),
+        inventory: args.inventory,
     };
     let mut report = Report::default();
-    for image in &args.images {
+    report.images.extend(super::dockerfile::check_files(
+        &args.dockerfile,
+        multi_platform,
+    )?);
+    for image in &images {
         let r = scan(image, &options).with_context(|| format!("cannot scan {image}"))?;
         report.images.push(r);
     }
-    let stdout = std::io::stdout();
-    let tty = stdout.is_terminal();
-    let format = args
-        .format
-        .unwrap_or(if tty { Format::Table } else { Format::Json });
-    let text = match format {
-        Format::Table => report::render_table(&report, tty),
-        Format::Json => report::render_json(&report),
-    };
-    let mut out = stdout.lock();
-    out.write_all(text.as_bytes())?;
-    out.flush()?;
-    Ok(report::exit_code(&report, args.fail_on) as u8)
+    let inventory = |r: &Report| report::render_inventory_summary(r);
+    let extra: Option<super::gate::TableExtra<'_>> = args.inventory.then_some(&inventory);
+    super::gate::finish(report, &args.gate, &config, matches, extra)
 }

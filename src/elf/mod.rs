@@ -4,13 +4,23 @@
 //! before it is trusted; a file that cannot be parsed is an [`ElfError`],
 //! which the caller records on that file.
 
+mod armattr;
+mod auditable;
+mod comment;
+mod goinfo;
 mod parse;
+mod rustinfo;
 #[cfg(test)]
 mod tests;
+#[cfg(test)]
+mod toolchain_tests;
 
+pub use armattr::ArmAttributes;
+pub use auditable::{AuditableDeps, AuditablePackage};
+pub use goinfo::GoBuildInfo;
 pub use parse::parse;
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 /// The four bytes every ELF file starts with.
 pub const MAGIC: [u8; 4] = *b"\x7fELF";
@@ -20,14 +30,14 @@ pub fn is_elf(bytes: &[u8]) -> bool {
     bytes.starts_with(&MAGIC)
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Class {
     Elf32,
     Elf64,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Endian {
     Little,
@@ -35,7 +45,7 @@ pub enum Endian {
 }
 
 /// `e_type`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum FileType {
     Relocatable,
@@ -46,7 +56,7 @@ pub enum FileType {
 }
 
 /// How a program gets its libraries.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "kebab-case")]
 pub enum Linkage {
     /// No PT_INTERP and no DT_NEEDED, and not an ET_DYN with a dynamic
@@ -61,7 +71,7 @@ pub enum Linkage {
 }
 
 /// One PT_LOAD program header.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 pub struct LoadSegment {
     pub offset: u64,
     pub vaddr: u64,
@@ -73,7 +83,7 @@ pub struct LoadSegment {
 }
 
 /// One entry of the version needs (`.gnu.version_r`): `name` needed from `file`.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct VersionNeed {
     /// The soname the need is recorded against, e.g. `libc.so.6`.
     pub file: String,
@@ -84,7 +94,7 @@ pub struct VersionNeed {
 }
 
 /// GNU property notes (`.note.gnu.property`).
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct GnuProperties {
     /// GNU_PROPERTY_X86_ISA_1_NEEDED bitmask (bit 0 = baseline, 1 = v2, 2 = v3, 3 = v4).
     pub x86_isa_needed: Option<u32>,
@@ -93,7 +103,7 @@ pub struct GnuProperties {
 }
 
 /// Everything elfgate needs to know about one ELF file, owned and plain.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ElfFacts {
     pub class: Class,
     pub endian: Endian,
@@ -119,10 +129,56 @@ pub struct ElfFacts {
     pub version_defs: Vec<String>,
     pub loads: Vec<LoadSegment>,
     pub gnu_properties: GnuProperties,
+    /// How the file was built: Go build info, compiler versions, Rust
+    /// compiler, cargo-auditable data, ARM attributes, musl's version.
+    #[serde(default)]
+    pub toolchain: Toolchain,
+}
+
+/// What the bytes say about the toolchain that built a file. Every part is
+/// optional: a part that is absent or cannot be read is `None` (or empty),
+/// never an error of the file.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Toolchain {
+    /// Go build info (`.go.buildinfo`).
+    pub go: Option<GoBuildInfo>,
+    /// `X.Y.Z` from `rustc version X.Y.Z (...)` in `.comment`.
+    pub rustc_version: Option<String>,
+    /// The rustc commit (40 hex digits) of the standard library's source
+    /// paths (`/rustc/<commit>/library/...`) in read-only data.
+    pub rustc_commit: Option<String>,
+    /// The other `.comment` strings (GCC, clang, linkers), in file order,
+    /// without duplicates.
+    pub compilers: Vec<String>,
+    /// cargo-auditable's dependency list (`.dep-v0`).
+    pub auditable: Option<AuditableDeps>,
+    /// `.ARM.attributes` (32-bit ARM only).
+    pub arm: Option<ArmAttributes>,
+    /// The musl version this file carries, when it is musl's libc (which is
+    /// also its dynamic loader): `__libc_version` next to the loader banner.
+    pub musl_version: Option<String>,
+}
+
+impl Toolchain {
+    /// The GCC version of the first `GCC: (...) X.Y.Z` comment.
+    pub fn gcc_version(&self) -> Option<&str> {
+        self.compilers
+            .iter()
+            .find(|c| c.starts_with("GCC: "))
+            .and_then(|c| c.rsplit(' ').next())
+    }
+
+    /// The clang version of the first `... clang version X.Y.Z ...` comment.
+    pub fn clang_version(&self) -> Option<&str> {
+        self.compilers.iter().find_map(|c| {
+            let at = c.find("clang version ")?;
+            c[at + "clang version ".len()..].split(' ').next()
+        })
+    }
 }
 
 /// Why bytes with the ELF magic could not be read.
-#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq)]
+#[derive(Debug, Clone, thiserror::Error, PartialEq, Eq, Serialize, Deserialize)]
 pub enum ElfError {
     #[error("truncated ELF: {0}")]
     Truncated(String),
@@ -179,13 +235,38 @@ impl ElfFacts {
         }
     }
 
+    /// The ARM EABI version (`EF_ARM_EABIMASK`, the top byte of `e_flags`):
+    /// 5 for every current Linux ARM binary, 0 for the old ABI.
+    pub fn arm_eabi_version(&self) -> Option<u8> {
+        (self.machine == machine::EM_ARM).then_some((self.flags >> 24) as u8)
+    }
+
+    /// The x86-64 micro-architecture level this object needs (1..=4): the
+    /// highest bit of GNU_PROPERTY_X86_ISA_1_NEEDED, or Go's `GOAMD64`.
+    pub fn x86_isa_level(&self) -> Option<u8> {
+        if self.machine != machine::EM_X86_64 {
+            return None;
+        }
+        let from_note = self
+            .gnu_properties
+            .x86_isa_needed
+            .filter(|&bits| bits & 0xf != 0)
+            .map(|bits| (32 - (bits & 0xf).leading_zeros()) as u8);
+        let from_go = self
+            .toolchain
+            .go
+            .as_ref()
+            .and_then(GoBuildInfo::amd64_level);
+        from_note.max(from_go)
+    }
+
     /// Whether the runtime loader must run for this object.
     pub fn is_dynamic(&self) -> bool {
         self.linkage == Linkage::Dynamic
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
 pub enum ArmFloat {
     Hard,

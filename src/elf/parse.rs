@@ -9,7 +9,8 @@ use object::elf;
 use object::read::elf::{Dyn, FileHeader, ProgramHeader as _, SectionHeader as _};
 
 use super::{
-    Class, ElfError, ElfFacts, Endian, FileType, GnuProperties, Linkage, LoadSegment, VersionNeed,
+    Class, ElfError, ElfFacts, Endian, FileType, GnuProperties, Linkage, LoadSegment, Toolchain,
+    VersionNeed,
 };
 
 /// At most this many program headers (the most `e_phnum` can say without the
@@ -155,6 +156,8 @@ where
     let machine = header.e_machine(endian).0;
     let gnu_properties = gnu_properties(header, phdrs, endian, bytes, machine);
 
+    let toolchain = toolchain(header, endian, bytes, &loads, machine, &dynamic);
+
     let has_dynamic = dynamic_phdr.is_some();
     let linkage = if interpreter.is_some() || !dynamic.needed.is_empty() {
         Linkage::Dynamic
@@ -186,7 +189,68 @@ where
         version_defs: dynamic.version_defs,
         loads,
         gnu_properties,
+        toolchain,
     })
+}
+
+/// The toolchain facts: from named sections where the section header table
+/// can be read, else from the segments. Anything unreadable is left out.
+fn toolchain<H>(
+    header: &H,
+    endian: Endianness,
+    bytes: &[u8],
+    loads: &[LoadSegment],
+    machine: u16,
+    dynamic: &DynamicFacts,
+) -> Toolchain
+where
+    H: FileHeader<Endian = Endianness>,
+{
+    let sections = header.sections(endian, bytes).ok();
+    let section = |name: &[u8]| -> Option<(&[u8], u64)> {
+        let (_, sh) = sections.as_ref()?.section_by_name(endian, name)?;
+        let data = sh.data(endian, bytes).ok()?;
+        Some((data, sh.sh_addr(endian).into()))
+    };
+    let map = AddressMap { bytes, loads };
+    let mut out = Toolchain::default();
+
+    // Go: `.go.buildinfo`, else the first writable, non-executable PT_LOAD.
+    let go_area = section(b".go.buildinfo").map(|(d, _)| d).or_else(|| {
+        let seg = loads
+            .iter()
+            .find(|l| l.flags & elf::PF_W.0 != 0 && l.flags & elf::PF_X.0 == 0)?;
+        file_range(bytes, seg.offset, seg.filesz)
+    });
+    if let Some(area) = go_area {
+        out.go = super::goinfo::decode(area, |addr, len| {
+            let rest = map.bytes_at(addr)?;
+            rest.get(..usize::try_from(len).ok()?)
+        });
+    }
+
+    if let Some((data, _)) = section(b".comment") {
+        let comment = super::comment::read(data);
+        out.rustc_version = comment.rustc_version;
+        out.compilers = comment.others;
+    }
+    let rodata = section(b".rodata").map_or(bytes, |(d, _)| d);
+    if out.go.is_none() {
+        out.rustc_commit = super::rustinfo::rustc_commit(rodata);
+    }
+    if let Some((data, _)) = section(b".dep-v0") {
+        out.auditable = super::auditable::decode(data);
+    }
+    if machine == super::machine::EM_ARM
+        && let Some((data, _)) = section(b".ARM.attributes")
+    {
+        out.arm = super::armattr::decode(data);
+    }
+    // musl's libc.so is its loader too, and needs nothing.
+    if dynamic.needed.is_empty() && header.e_type(endian) == elf::ET_DYN {
+        out.musl_version = super::rustinfo::musl_version(rodata);
+    }
+    out
 }
 
 /// The program header table, checked against the byte length and the cap
@@ -209,7 +273,9 @@ where
         .phnum(endian, bytes)
         .map_err(|e| ElfError::Malformed(e.to_string()))?;
     if phnum > MAX_PHDRS {
-        return Err(ElfError::Limit(format!("{phnum} program headers")));
+        return Err(ElfError::Limit(format!(
+            "{phnum} program headers, over the program header limit ({MAX_PHDRS})"
+        )));
     }
     let entsize = usize::from(header.e_phentsize(endian));
     if entsize != std::mem::size_of::<H::ProgramHeader>() {

@@ -98,6 +98,11 @@ fn x86_64_glibc_pie_all_fields() {
             x86_isa_needed: Some(0b1),
             aarch64_features: None,
         },
+        // readelf -p .comment
+        toolchain: crate::elf::Toolchain {
+            compilers: strings(&["GCC: (Debian 12.2.0-14+deb12u1) 12.2.0"]),
+            ..Default::default()
+        },
     };
     assert_eq!(facts(X86_64_GLIBC), expected);
     assert_eq!(expected.oci_arch(), Some("amd64"));

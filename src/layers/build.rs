@@ -185,26 +185,24 @@ pub(crate) fn classify(
         if size > limits.max_elf_size {
             return Ok(Content::ElfTooLarge);
         }
-        buf.clear();
-        buf.extend_from_slice(head);
-        read_exactly(data, size - head.len() as u64, buf)?;
-        let content = match crate::elf::parse(buf) {
+        let len = read_reusing(data, head, size, buf)?;
+        let content = match crate::elf::parse(&buf[..len]) {
             Ok(facts) => Content::Elf(Arc::new(facts)),
             Err(e) => Content::BadElf(e),
         };
-        if buf.capacity() > KEEP_BUFFER {
+        if buf.len() > KEEP_BUFFER {
             *buf = Vec::new();
         }
         return Ok(content);
     }
 
     if head.starts_with(b"#!") {
-        buf.clear();
-        buf.extend_from_slice(head);
+        // Its own small buffer: `buf` keeps its length for the next ELF file.
+        let mut first = head.to_vec();
         let want = (limits.max_shebang as u64 + 2).min(size);
         data.take(want.saturating_sub(head.len() as u64))
-            .read_to_end(buf)?;
-        let line = &buf[2..];
+            .read_to_end(&mut first)?;
+        let line = &first[2..];
         let line = match line.iter().position(|&b| b == b'\n') {
             Some(end) => &line[..end],
             None => &line[..line.len().min(limits.max_shebang)],
@@ -212,6 +210,48 @@ pub(crate) fn classify(
         return Ok(Content::Script(String::from_utf8_lossy(line).into_owned()));
     }
     Ok(Content::None)
+}
+
+/// Reads a whole file of `size` bytes, whose first bytes `head` are already
+/// read, into `buf[..size]` and returns `size` as a length.
+///
+/// `buf` keeps its length (all of it initialised) from one file to the next,
+/// so its bytes are zeroed only when it grows, not for every file. It grows
+/// only as data arrives, by at most the larger of 1 MiB and what it already
+/// holds: a size claimed by a header, without the bytes, allocates little.
+fn read_reusing(
+    data: &mut dyn Read,
+    head: &[u8],
+    size: u64,
+    buf: &mut Vec<u8>,
+) -> io::Result<usize> {
+    let too_large = || io::Error::new(io::ErrorKind::InvalidData, "file too large for memory");
+    let len = usize::try_from(size).map_err(|_| too_large())?;
+    let mut filled = head.len();
+    if buf.len() < filled {
+        buf.resize(filled, 0);
+    }
+    buf[..filled].copy_from_slice(head);
+    while filled < len {
+        if filled == buf.len() {
+            let grow = (len - filled).min(filled.max(1 << 20));
+            buf.resize(filled + grow, 0);
+        }
+        let end = buf.len().min(len);
+        match data.read(&mut buf[filled..end]) {
+            Ok(0) => {
+                let (got, want) = (filled - head.len(), len - head.len());
+                return Err(io::Error::new(
+                    io::ErrorKind::UnexpectedEof,
+                    format!("file data ends after {got} of {want} bytes"),
+                ));
+            }
+            Ok(n) => filled += n,
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(len)
 }
 
 /// Appends exactly `len` bytes of `data` to `out`; fewer is a truncated input.

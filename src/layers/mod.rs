@@ -7,6 +7,8 @@
 //! bytes, and everything else is skipped without being buffered.
 
 mod build;
+#[cfg(test)]
+mod limits_tests;
 mod read;
 #[cfg(test)]
 mod tests;
@@ -16,10 +18,14 @@ pub(crate) mod testutil;
 pub use read::{read_dir_tree, read_layer};
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::elf::{ElfError, ElfFacts};
 
-/// Limits that bound what one layer may cost.
+/// Limits that bound what one layer, and one image, may cost.
+///
+/// Each limit has a name (the `--max-...` flag of `elfgate scan` that sets
+/// it) which the error message of a layer that exceeds it repeats.
 #[derive(Debug, Clone)]
 pub struct Limits {
     /// Largest ELF file read and parsed; larger ones are reported, never skipped silently.
@@ -28,6 +34,27 @@ pub struct Limits {
     pub max_config_size: u64,
     /// Longest `#!` line kept.
     pub max_shebang: usize,
+    /// Most bytes one layer may decompress to (the tar stream, everything
+    /// after its end-of-archive marker included): `--max-layer-bytes`.
+    pub max_layer_bytes: u64,
+    /// Most bytes all layers of one image may decompress to together:
+    /// `--max-image-bytes`. Counted in [`Limits::image_bytes`].
+    pub max_image_bytes: u64,
+    /// Most tar entries in one layer: `--max-entries`.
+    pub max_entries: u64,
+    /// Longest path (or link target) of an entry, in bytes: `--max-path-length`.
+    pub max_path_len: usize,
+    /// Most components in an entry's path: `--max-path-depth`.
+    pub max_path_depth: usize,
+    /// Most bytes of extension records (GNU long names and long link names,
+    /// PAX headers, GNU sparse maps) in front of one tar entry:
+    /// `--max-tar-header-bytes`. The tar reader buffers them whole, so they
+    /// are counted on the stream before it sees them.
+    pub max_tar_header_bytes: u64,
+    /// The decompressed bytes counted so far against
+    /// [`Limits::max_image_bytes`], shared by every clone of these limits.
+    /// [`Limits::for_image`] starts a fresh count.
+    pub image_bytes: ByteCounter,
 }
 
 impl Default for Limits {
@@ -36,12 +63,46 @@ impl Default for Limits {
             max_elf_size: 512 * 1024 * 1024,
             max_config_size: 16 * 1024 * 1024,
             max_shebang: 256,
+            max_layer_bytes: 16 << 30,
+            max_image_bytes: 64 << 30,
+            max_entries: 1 << 21,
+            max_path_len: 4096,
+            max_path_depth: 512,
+            max_tar_header_bytes: 1 << 20,
+            image_bytes: ByteCounter::default(),
         }
     }
 }
 
+impl Limits {
+    /// The same limits with a fresh count for [`Limits::max_image_bytes`]:
+    /// call once per image, then share the result between its layers.
+    pub fn for_image(&self) -> Limits {
+        Limits {
+            image_bytes: ByteCounter::default(),
+            ..self.clone()
+        }
+    }
+}
+
+/// A byte count shared between threads (the layers of one image are read in
+/// parallel).
+#[derive(Debug, Clone, Default)]
+pub struct ByteCounter(Arc<AtomicU64>);
+
+impl ByteCounter {
+    /// Adds `n` and returns the new total.
+    pub fn add(&self, n: u64) -> u64 {
+        self.0.fetch_add(n, Ordering::Relaxed).saturating_add(n)
+    }
+
+    pub fn get(&self) -> u64 {
+        self.0.load(Ordering::Relaxed)
+    }
+}
+
 /// What kind of tar entry this is, after whiteouts are recognised.
-#[derive(Debug, Clone, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
 pub enum EntryKind {
     File,
     Dir,
@@ -59,7 +120,7 @@ pub enum EntryKind {
 }
 
 /// What elfgate kept of a regular file's bytes.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub enum Content {
     /// Nothing worth keeping.
     None,
@@ -76,7 +137,7 @@ pub enum Content {
 }
 
 /// One entry of one layer.
-#[derive(Debug, Clone)]
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct Entry {
     /// Absolute, normalised path inside the image: `/usr/bin/x` (`/` for the root).
     pub path: String,
@@ -88,7 +149,7 @@ pub struct Entry {
 }
 
 /// One layer's result: its entries in tar order.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, serde::Serialize, serde::Deserialize)]
 pub struct Layer {
     /// The blob digest (`sha256:...`), or a name for a directory tree.
     pub digest: String,

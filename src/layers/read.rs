@@ -1,8 +1,10 @@
+use std::cell::RefCell;
 use std::collections::HashMap;
 use std::fs;
 use std::io::{self, Read};
 use std::os::unix::fs::MetadataExt;
 use std::path::{Path, PathBuf};
+use std::rc::Rc;
 
 use super::build::{LayerBuilder, RawKind};
 use super::{Compression, Layer, LayerError, Limits};
@@ -61,27 +63,113 @@ fn read_up_to(reader: &mut impl Read, buf: &mut [u8]) -> io::Result<usize> {
     Ok(filled)
 }
 
-/// Remembers whether the stream below the tar reader ever ran dry, which
-/// tells a tar that ended at its end-of-archive marker from one that was cut.
-struct EofTracker<R> {
-    inner: R,
+/// What the tar walk and the stream below the tar reader share.
+#[derive(Debug, Default)]
+struct StreamState {
+    /// Decompressed bytes read so far.
+    pos: u64,
+    /// While the tar reader looks for the next entry: the position it may
+    /// not read past (the end of the previous entry's data plus
+    /// [`Limits::max_tar_header_bytes`]). `u64::MAX` otherwise.
+    header_end: u64,
+    /// Whether the stream ever ran dry, which tells a tar that ended at its
+    /// end-of-archive marker from one that was cut.
     hit_eof: bool,
 }
 
-impl<R: Read> Read for EofTracker<R> {
+/// The decompressed stream as the tar reader sees it: counts every byte
+/// against the layer and image limits, and bounds what the tar reader may
+/// consume between two entries (GNU long names, PAX records and sparse maps,
+/// which it buffers whole).
+struct GuardedStream<'l, R> {
+    inner: R,
+    state: Rc<RefCell<StreamState>>,
+    limits: &'l Limits,
+}
+
+impl<R: Read> Read for GuardedStream<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = self.inner.read(buf)?;
-        if n == 0 && !buf.is_empty() {
-            self.hit_eof = true;
+        let mut state = self.state.borrow_mut();
+        let room = state.header_end.saturating_sub(state.pos);
+        if room == 0 && !buf.is_empty() {
+            return Err(limit_error(format!(
+                "the tar extension records (long names, PAX headers, sparse maps) in front of \
+                 one entry exceed the max-tar-header-bytes limit ({} bytes)",
+                self.limits.max_tar_header_bytes
+            )));
+        }
+        let want = buf.len().min(usize::try_from(room).unwrap_or(usize::MAX));
+        let n = self.inner.read(&mut buf[..want])?;
+        if n == 0 && want > 0 {
+            state.hit_eof = true;
+        }
+        state.pos = state.pos.saturating_add(n as u64);
+        if state.pos > self.limits.max_layer_bytes {
+            return Err(limit_error(format!(
+                "the layer decompresses to more than the max-layer-bytes limit ({} bytes)",
+                self.limits.max_layer_bytes
+            )));
+        }
+        let image_total = self.limits.image_bytes.add(n as u64);
+        if image_total > self.limits.max_image_bytes {
+            return Err(limit_error(format!(
+                "the image's layers decompress to more than the max-image-bytes limit ({} bytes)",
+                self.limits.max_image_bytes
+            )));
         }
         Ok(n)
     }
 }
 
+fn limit_error(message: String) -> io::Error {
+    io::Error::new(io::ErrorKind::InvalidData, message)
+}
+
+/// A path for an error message: at most 200 bytes of it.
+fn shown(path: &str) -> String {
+    if path.len() <= 200 {
+        return path.to_string();
+    }
+    let mut end = 200;
+    while !path.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{}...", &path[..end])
+}
+
+/// Checks a path or link target from a tar header against the path limits.
+fn check_path(what: &str, path: &str, limits: &Limits) -> Result<(), LayerError> {
+    if path.len() > limits.max_path_len {
+        return Err(LayerError::Format(format!(
+            "{what} {} is {} bytes long, over the max-path-length limit ({} bytes)",
+            shown(path),
+            path.len(),
+            limits.max_path_len
+        )));
+    }
+    let depth = path
+        .split('/')
+        .filter(|c| !c.is_empty() && *c != ".")
+        .count();
+    if depth > limits.max_path_depth {
+        return Err(LayerError::Format(format!(
+            "{what} {} has {depth} components, over the max-path-depth limit ({})",
+            shown(path),
+            limits.max_path_depth
+        )));
+    }
+    Ok(())
+}
+
 fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<Layer, LayerError> {
-    let mut archive = tar::Archive::new(EofTracker {
+    let state = Rc::new(RefCell::new(StreamState {
+        header_end: limits.max_tar_header_bytes,
+        ..StreamState::default()
+    }));
+    let mut archive = tar::Archive::new(GuardedStream {
         inner: stream,
-        hit_eof: false,
+        state: Rc::clone(&state),
+        limits,
     });
     let mut builder = LayerBuilder::new(limits);
     // The path of the entry last seen, for error messages.
@@ -90,41 +178,76 @@ fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<Layer, L
         if last.is_empty() {
             "the first entry of the layer".to_string()
         } else {
-            format!("{last} (or the header after it)")
+            format!("{} (or the header after it)", shown(last))
         }
     };
+    let mut count: u64 = 0;
 
     let entries = archive.entries().map_err(|source| LayerError::Io {
         path: after_last(&last),
         source,
     })?;
     for item in entries {
-        let mut entry = item.map_err(|source| LayerError::Io {
-            path: after_last(&last),
-            source,
+        let mut entry = item.map_err(|source| {
+            let s = state.borrow();
+            if last.is_empty() && s.hit_eof && s.pos < 512 {
+                // Not even one header block: whatever this is, it is no tar.
+                LayerError::Format(format!(
+                    "the layer is not a tar stream: it ends after {} bytes, before its first \
+                     512-byte header",
+                    s.pos
+                ))
+            } else {
+                LayerError::Io {
+                    path: after_last(&last),
+                    source,
+                }
+            }
         })?;
+        // The tar reader has read this entry's headers and nothing of its
+        // data: the data starts here, and the next header follows it.
+        {
+            let mut s = state.borrow_mut();
+            let stored = if entry.header().entry_type() == tar::EntryType::GNUSparse {
+                entry.header().entry_size().unwrap_or(0)
+            } else {
+                entry.size()
+            };
+            let data_end = s.pos.saturating_add(stored.saturating_add(511) & !511);
+            s.header_end = data_end.saturating_add(limits.max_tar_header_bytes);
+        }
+        count += 1;
+        if count > limits.max_entries {
+            return Err(LayerError::Format(format!(
+                "the layer has more than the max-entries limit ({} entries)",
+                limits.max_entries
+            )));
+        }
         let raw_path = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        check_path("entry path", &raw_path, limits)?;
         last = super::normalize(&raw_path);
         let header = entry.header();
-        let link = || {
-            entry
-                .link_name_bytes()
-                .map(|b| String::from_utf8_lossy(&b).into_owned())
-                .unwrap_or_default()
+        let link = match entry.link_name_bytes() {
+            Some(b) => {
+                let target = String::from_utf8_lossy(&b).into_owned();
+                check_path(&format!("{}: link target", shown(&last)), &target, limits)?;
+                target
+            }
+            None => String::new(),
         };
         let kind = match header.entry_type() {
             tar::EntryType::Regular | tar::EntryType::Continuous | tar::EntryType::GNUSparse => {
                 RawKind::File
             }
             tar::EntryType::Directory => RawKind::Dir,
-            tar::EntryType::Symlink => RawKind::Symlink(link()),
-            tar::EntryType::Link => RawKind::HardLink(link()),
+            tar::EntryType::Symlink => RawKind::Symlink(link),
+            tar::EntryType::Link => RawKind::HardLink(link),
             // Metadata for the whole archive, not a file.
             tar::EntryType::XGlobalHeader => continue,
             _ => RawKind::Other,
         };
         let mode = header.mode().map_err(|source| LayerError::Io {
-            path: last.clone(),
+            path: shown(&last),
             source,
         })?;
         let size = match kind {
@@ -134,25 +257,28 @@ fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<Layer, L
         builder
             .push(&raw_path, kind, mode, size, &mut entry)
             .map_err(|source| LayerError::Io {
-                path: last.clone(),
+                path: shown(&last),
                 source,
             })?;
     }
 
     let mut rest = archive.into_inner();
-    if rest.hit_eof {
+    // After the end-of-archive marker, only the layer and image limits apply.
+    rest.state.borrow_mut().header_end = u64::MAX;
+    if rest.state.borrow().hit_eof {
         return Err(LayerError::Format(if last.is_empty() {
             "the layer holds no tar stream (not even an end-of-archive marker)".to_string()
         } else {
             format!(
-                "the layer's tar stream ends after {last} without an end-of-archive marker: truncated"
+                "the layer's tar stream ends after {} without an end-of-archive marker: truncated",
+                shown(&last)
             )
         }));
     }
     // Drain what follows the marker so that the decompressor checks its own
     // end (gzip trailer, complete zstd frame).
     io::copy(&mut rest, &mut io::sink()).map_err(|source| LayerError::Io {
-        path: format!("the end of the layer (after {last})"),
+        path: format!("the end of the layer (after {})", shown(&last)),
         source,
     })?;
     Ok(builder.finish(digest))

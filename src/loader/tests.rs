@@ -37,6 +37,7 @@ impl Elf {
             version_defs: Vec::new(),
             loads: Vec::new(),
             gnu_properties: GnuProperties::default(),
+            toolchain: Default::default(),
         })
     }
     fn x86_64() -> Elf {

@@ -8,6 +8,11 @@
 //!                            "message", "details"}]}],
 //!  "summary": {"error", "warning", "info"}}
 //! ```
+//! With `--inventory`, each platform also has `"inventory": {"glibc_version",
+//! "musl_version", "files": [{"path", "layer", "machine", "class", "linkage",
+//! "interpreter", "needed", "libc", "soname", "go", "rustc", "compilers",
+//! "isa_level", "auditable_dependencies"}]}` (see `report::InventoryRecord`;
+//! fields that do not apply are null or empty); without it the key is absent.
 //! `platform` is null only for findings about the image as a whole, `path` for
 //! image- and platform-level findings, `layer` where no blob brought the file
 //! (`dir:` roots, platform-level findings). `details` is an object, or null.

@@ -3,10 +3,24 @@
 //! Nothing upstream knows about output formats; renderers know nothing about
 //! how findings were made. Findings are sorted once, here, before any renderer.
 
+pub mod baseline;
+mod github;
+mod inventory;
 mod json;
+mod junit;
+pub mod policy;
+mod sarif;
 mod table;
 
+pub use baseline::{Baseline, fingerprint};
+pub use github::render_github;
+pub use inventory::{
+    GoRecord, Inventory, InventoryRecord, glibc_version, inventory, render_inventory_summary,
+};
 pub use json::render_json;
+pub use junit::render_junit;
+pub use policy::{Outcome, Policy};
+pub use sarif::render_sarif;
 pub use table::render_table;
 
 use serde::Serialize;
@@ -22,6 +36,13 @@ pub struct PlatformSummary {
     pub libc: String,
     pub files: usize,
     pub elf_files: usize,
+    /// `--inventory`: every ELF file of the platform; absent otherwise.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub inventory: Option<Inventory>,
+    /// The programs checked (ELF files that would be executed or loaded), by
+    /// path: what JUnit lists as test cases. Not part of the JSON report.
+    #[serde(skip)]
+    pub programs: Vec<String>,
 }
 
 /// One scanned image.

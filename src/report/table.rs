@@ -45,7 +45,10 @@ pub fn render_table(report: &Report, color: bool) -> String {
                 Cell::new(f.platform.as_deref().unwrap_or("-")),
                 sev,
                 Cell::new(f.rule),
-                Cell::new(f.path.as_deref().unwrap_or("-")),
+                Cell::new(match (f.path.as_deref(), f.line) {
+                    (Some(p), Some(l)) => format!("{p}:{l}"),
+                    (p, _) => p.unwrap_or("-").to_string(),
+                }),
                 Cell::new(&f.message),
             ]);
         }

@@ -32,9 +32,15 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
             }
         }
     };
+    // The layer that brought what is there instead (a file without the
+    // execute bit, a directory), when something is.
+    let layer = entry
+        .searched
+        .iter()
+        .find_map(|candidate| facts.layer_of_path(candidate));
     out.push(Finding {
         path: Some(path),
-        layer: None,
+        layer,
         ..Finding::new("missing-entrypoint", message).details(json!({
             "argv": entry.argv,
             "searched": entry.searched,

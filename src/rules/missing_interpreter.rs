@@ -12,7 +12,9 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
         for p in elf.load.iter().flat_map(|l| &l.problems) {
             let message = match p {
                 LoadProblem::MissingInterpreter { interpreter }
-                    if other_libc_loader(facts, interpreter).is_none() =>
+                    if other_libc_loader(facts, interpreter).is_none()
+                        && super::arm_float_abi::other_float_loader(facts, interpreter)
+                            .is_none() =>
                 {
                     format!(
                         "{} needs the interpreter {interpreter}, which is not in the image: \

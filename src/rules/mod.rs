@@ -4,20 +4,38 @@
 //! Rules know nothing of `--fail-on`, configuration or output formats: the
 //! report's policy sink applies those once.
 
+mod aarch32_binary;
 mod arch_mismatch;
+mod arm_float_abi;
+mod cgo_divergence;
 mod context;
+mod dockerfile_arg_scope;
+mod dockerfile_cgo_libc;
+mod dockerfile_context;
+mod dockerfile_emulated_build;
+mod dockerfile_hardcoded_arch;
+mod dockerfile_platform_pinned;
+#[cfg(test)]
+mod dockerfile_tests;
 mod libc_mismatch;
 mod missing_entrypoint;
 mod missing_interpreter;
 mod missing_library;
 mod missing_platform;
 mod missing_symbol_version;
+mod page_size;
 mod platform_label_mismatch;
 mod script_interpreter_missing;
+mod toolchain_bug;
+pub mod toolchain_bugs;
 mod unreadable_elf;
+mod x86_isa_level;
 
+pub use cgo_divergence::PathSummary;
 pub use context::{ElfFile, PlatformFacts, PlatformInput};
+pub use dockerfile_context::DockerfileInput;
 pub use missing_platform::check as check_required_platforms;
+pub use toolchain_bug::{image_musl, rust_version};
 
 use serde::Serialize;
 
@@ -87,6 +105,17 @@ catalog! {
     "missing-entrypoint" => Error,
     "script-interpreter-missing" => Error,
     "unreadable-elf" => Warning,
+    "cgo-divergence" => Warning,
+    "toolchain-bug" => Warning,
+    "aarch32-binary" => Warning,
+    "arm-float-abi" => Error,
+    "page-size" => Warning,
+    "x86-isa-level" => Warning,
+    "dockerfile-hardcoded-arch" => Error,
+    "dockerfile-emulated-build" => Warning,
+    "dockerfile-cgo-libc" => Error,
+    "dockerfile-platform-pinned" => Error,
+    "dockerfile-arg-scope" => Error,
 }
 
 /// The rule named `slug`.
@@ -108,6 +137,9 @@ pub struct Finding {
     pub message: String,
     /// Rule-specific data: what was searched, what was found.
     pub details: serde_json::Value,
+    /// The line in `path`, for findings in text files (Dockerfiles); 1-based.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub line: Option<u32>,
 }
 
 impl Finding {
@@ -122,6 +154,7 @@ impl Finding {
             layer: None,
             message: message.into(),
             details: serde_json::Value::Null,
+            line: None,
         }
     }
 
@@ -136,6 +169,18 @@ impl Finding {
     }
 }
 
+/// Runs every Dockerfile rule; findings carry the Dockerfile's path and a line.
+pub fn check_dockerfile(input: &DockerfileInput<'_>) -> Vec<Finding> {
+    let mut out = Vec::new();
+    dockerfile_hardcoded_arch::check(input, &mut out);
+    dockerfile_emulated_build::check(input, &mut out);
+    dockerfile_cgo_libc::check(input, &mut out);
+    dockerfile_platform_pinned::check(input, &mut out);
+    dockerfile_arg_scope::check(input, &mut out);
+    out.sort_by_key(|f| f.line);
+    out
+}
+
 /// Runs every per-platform rule.
 pub fn check_platform(facts: &PlatformFacts<'_>) -> Vec<Finding> {
     let mut out = Vec::new();
@@ -148,11 +193,31 @@ pub fn check_platform(facts: &PlatformFacts<'_>) -> Vec<Finding> {
     missing_entrypoint::check(facts, &mut out);
     script_interpreter_missing::check(facts, &mut out);
     unreadable_elf::check(facts, &mut out);
+    toolchain_bug::check(facts, &mut out);
+    aarch32_binary::check(facts, &mut out);
+    arm_float_abi::check(facts, &mut out);
+    page_size::check(facts, &mut out);
+    x86_isa_level::check(facts, &mut out);
     for f in &mut out {
         f.platform
             .get_or_insert_with(|| facts.input.platform.to_string());
     }
     out
+}
+
+/// What the image-level rules keep of one platform: its executables by path.
+pub fn summarize_platform(
+    facts: &PlatformFacts<'_>,
+) -> std::collections::BTreeMap<String, PathSummary> {
+    cgo_divergence::summarize(facts)
+}
+
+/// Runs the rules that compare the platforms of one image, once all of them
+/// are scanned: (platform, summary) in scan order.
+pub fn check_image(
+    platforms: &[(String, std::collections::BTreeMap<String, PathSummary>)],
+) -> Vec<Finding> {
+    cgo_divergence::check(platforms)
 }
 
 #[cfg(test)]

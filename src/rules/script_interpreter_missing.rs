@@ -49,6 +49,13 @@ fn interpreter_problem(view: &FsView, line: &str, path: &[String]) -> Option<Str
         return Some("the `#!` line names no interpreter".into());
     }
     match view.resolve(interp, true) {
+        // execve of the script fails with EACCES: `Permission denied`.
+        Ok(r) if r.node.kind == NodeKind::File && r.node.mode & 0o111 == 0 => {
+            return Some(format!(
+                "{interp} is not executable (mode {:o}): `Permission denied`",
+                r.node.mode
+            ));
+        }
         Ok(r) if r.node.kind == NodeKind::File => {}
         Ok(_) => return Some(format!("{interp} is not a regular file")),
         Err(e) => return Some(format!("{interp} is not in the image ({e})")),
@@ -57,8 +64,17 @@ fn interpreter_problem(view: &FsView, line: &str, path: &[String]) -> Option<Str
         return None;
     }
     // `env [-S] [-i] [NAME=VALUE]... COMMAND`: the kernel passes everything
-    // after the interpreter as one argument, so only `-S` splits it.
-    let mut words = arg.split_whitespace();
+    // after the interpreter as one argument, so only `-S` splits it:
+    // `#!/usr/bin/env python3 -u` makes env look for a `python3 -u`.
+    let split = arg
+        .strip_prefix("--split-string")
+        .map(|r| r.trim_start_matches('='))
+        .or_else(|| arg.strip_prefix("-S"));
+    let single = [arg];
+    let mut words: Box<dyn Iterator<Item = &str>> = match split {
+        Some(rest) => Box::new(rest.split_whitespace()),
+        None => Box::new(single.into_iter().filter(|w| !w.is_empty())),
+    };
     let command = loop {
         match words.next() {
             None => return None,
@@ -76,5 +92,16 @@ fn interpreter_problem(view: &FsView, line: &str, path: &[String]) -> Option<Str
         view.resolve(&format!("{}/{command}", dir.trim_end_matches('/')), true)
             .is_ok_and(|r| r.node.kind == NodeKind::File && r.node.mode & 0o111 != 0)
     });
-    (!found).then(|| format!("no `{command}` is on the image's PATH ({})", path.join(":")))
+    if found {
+        return None;
+    }
+    let path = path.join(":");
+    Some(if command.contains([' ', '\t']) {
+        format!(
+            "env looks for one command named `{command}` (the kernel passes the rest of a `#!` \
+             line as one argument; `env -S` splits it), and none is on the image's PATH ({path})"
+        )
+    } else {
+        format!("no `{command}` is on the image's PATH ({path})")
+    })
 }

@@ -30,7 +30,7 @@ pub(crate) fn read_capped(reader: impl Read, cap: u64) -> io::Result<Vec<u8>> {
     if out.len() as u64 > cap {
         return Err(io::Error::new(
             io::ErrorKind::InvalidData,
-            format!("larger than the {cap}-byte limit"),
+            format!("larger than the JSON document size limit ({cap} bytes)"),
         ));
     }
     Ok(out)

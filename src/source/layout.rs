@@ -17,7 +17,9 @@ use super::verify::VerifyingReader;
 use super::{BlobStore, ImageConfig, LayerRef, Layers, OpenOptions, PlatformImage, SourceError};
 use crate::platform::Platform;
 
-/// The largest JSON document (index, manifest, config) read.
+/// The largest JSON document (index, manifest, config) read: the JSON
+/// document size limit, a fixed default (4 MiB; real manifests and configs
+/// are a few kilobytes, the largest indexes a few hundred).
 pub(crate) const MAX_DOCUMENT: u64 = 4 * 1024 * 1024;
 /// How deep indexes may nest below the chosen one.
 const MAX_DEPTH: usize = 8;
@@ -73,7 +75,10 @@ pub(crate) fn read_document(
     {
         return Err(invalid(
             reference,
-            format!("{full_what}: declared size {size} exceeds the {MAX_DOCUMENT}-byte limit"),
+            format!(
+                "{full_what}: declared size {size} exceeds the JSON document size limit \
+                 ({MAX_DOCUMENT} bytes)"
+            ),
         ));
     }
     let io_err = |source| SourceError::Io {

@@ -11,14 +11,19 @@ mod docker_archive;
 mod files;
 mod layout;
 mod manifest;
+mod memory;
 mod oci;
 mod oci_archive;
 mod open;
 mod reference;
+mod registry;
 mod verify;
 
 pub use digest::Digest;
+#[doc(hidden)]
+pub use memory::open_layout_in_memory;
 pub use open::open;
+pub use registry::{Credentials, RegistryOptions};
 pub use verify::VerifyingReader;
 
 use std::io::Read;
@@ -143,6 +148,14 @@ pub enum SourceError {
 pub struct OpenOptions {
     /// Required for `dir:`; narrows nothing here (selection happens in `scan`).
     pub platform: Option<Platform>,
+    /// How registries are reached (`docker://` and bare references).
+    pub registry: RegistryOptions,
+    /// The platforms that will be scanned (empty: all). A registry does not
+    /// fetch the manifest and config of an index entry whose declared
+    /// platform is not among them: that platform image keeps only its
+    /// platform (default config, no layers), which is all that checking
+    /// required platforms needs.
+    pub only: Vec<Platform>,
 }
 
 #[cfg(test)]

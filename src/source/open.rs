@@ -4,9 +4,9 @@ use std::path::Path;
 use super::files::{Files, TarFiles};
 use super::layout::invalid;
 use super::reference::{Reference, parse, split_tag};
-use super::{Image, OpenOptions, SourceError, dir, docker_archive, oci, oci_archive};
+use super::{Image, OpenOptions, SourceError, dir, docker_archive, oci, oci_archive, registry};
 
-const NO_REGISTRY: &str = "registry references are not supported yet";
+const NOT_A_REFERENCE: &str = "not an image reference either";
 
 /// Opens the image named by `reference` (a transport-prefixed name or a bare path).
 pub fn open(reference: &str, options: &OpenOptions) -> Result<Image, SourceError> {
@@ -31,7 +31,7 @@ pub fn open(reference: &str, options: &OpenOptions) -> Result<Image, SourceError
             docker_archive::open_archive(reference, Path::new(file), selector, options)
         }
         Reference::Dir(root) => dir::open_rootfs(reference, Path::new(&root), options),
-        Reference::Registry(_) => Err(invalid(reference, format!("docker://: {NO_REGISTRY}"))),
+        Reference::Registry(name) => registry::open(reference, &name, options),
         Reference::Unsupported(transport) => Err(invalid(
             reference,
             format!("the {transport}: transport is not supported"),
@@ -52,9 +52,14 @@ fn open_bare(reference: &str, path: &str, options: &OpenOptions) -> Result<Image
             {
                 return open_existing(reference, Path::new(base), Some(tag), options);
             }
+            // Not a path: an image in a registry (`alpine:3.20`,
+            // `localhost:5000/app:dev`), unless it reads like a path.
+            if registry::looks_like_reference(path) {
+                return registry::open(reference, path, options);
+            }
             Err(invalid(
                 reference,
-                format!("no such file or directory, and {NO_REGISTRY}"),
+                format!("no such file or directory, and {NOT_A_REFERENCE}"),
             ))
         }
         Err(source) => Err(SourceError::Io {

@@ -62,3 +62,19 @@ fn a_missing_image_is_an_input_error() {
         run.stdout
     );
 }
+
+#[test]
+fn readme_rule_table_matches_the_catalog() {
+    let readme =
+        std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let start = readme.find("<!-- rules:start").expect("start marker");
+    let start = start + readme[start..].find('\n').unwrap() + 1;
+    let end = readme.find("<!-- rules:end -->").expect("end marker");
+    let generated = elfgate(&["rules", "--markdown"]);
+    assert_eq!(generated.code, 0);
+    assert_eq!(
+        &readme[start..end],
+        generated.stdout,
+        "README.md's rule table is stale: paste `elfgate rules --markdown` between the markers"
+    );
+}

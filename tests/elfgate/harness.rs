@@ -87,12 +87,27 @@ pub enum Item {
     Dir(&'static str),
     Symlink(&'static str, &'static str),
     HardLink(&'static str, &'static str),
+    /// A regular file whose header name is written byte for byte, so that it
+    /// can hold what `tar::Builder` refuses (`/abs`, `../x`).
+    RawName(&'static [u8], u32, Vec<u8>),
+}
+
+/// How a layer blob is compressed.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Codec {
+    #[default]
+    Gzip,
+    Zstd,
+    Plain,
 }
 
 /// A layer: its entries, gzip-compressed when written.
 #[derive(Default)]
 pub struct LayerSpec {
     items: Vec<Item>,
+    codec: Codec,
+    /// Keep only this many bytes of the compressed blob (the digest is of what is kept).
+    truncate: Option<usize>,
 }
 
 impl LayerSpec {
@@ -113,7 +128,68 @@ impl LayerSpec {
         self
     }
 
-    fn tar(&self) -> Vec<u8> {
+    /// A regular file with a verbatim header name (absolute, `..`, ...).
+    pub fn raw_name_file(
+        mut self,
+        name: &'static [u8],
+        mode: u32,
+        bytes: impl Into<Vec<u8>>,
+    ) -> Self {
+        self.items.push(Item::RawName(name, mode, bytes.into()));
+        self
+    }
+    /// A copy of the host file `host` (a symlink stays a symlink; mode kept).
+    pub fn host_file(self, path: &'static str, host: impl AsRef<Path>) -> Self {
+        use std::os::unix::fs::PermissionsExt;
+        let host = host.as_ref();
+        let meta =
+            std::fs::symlink_metadata(host).unwrap_or_else(|e| panic!("{}: {e}", host.display()));
+        if meta.file_type().is_symlink() {
+            let target = std::fs::read_link(host).unwrap();
+            let target: &'static str =
+                Box::leak(target.to_string_lossy().into_owned().into_boxed_str());
+            return self.symlink(path, target);
+        }
+        let bytes = std::fs::read(host).unwrap();
+        self.file(path, meta.permissions().mode() & 0o7777, bytes)
+    }
+    /// Compress the blob with `codec` instead of gzip.
+    pub fn codec(mut self, codec: Codec) -> Self {
+        self.codec = codec;
+        self
+    }
+    /// Cut the compressed blob to its first `len` bytes.
+    pub fn truncate(mut self, len: usize) -> Self {
+        self.truncate = Some(len);
+        self
+    }
+
+    /// The blob bytes and their media type.
+    pub fn blob(&self) -> (Vec<u8>, &'static str) {
+        let tar = self.tar();
+        let (mut bytes, media_type) = match self.codec {
+            Codec::Gzip => {
+                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+                gz.write_all(&tar).unwrap();
+                (
+                    gz.finish().unwrap(),
+                    "application/vnd.oci.image.layer.v1.tar+gzip",
+                )
+            }
+            Codec::Zstd => (
+                zstd::encode_all(tar.as_slice(), 3).unwrap(),
+                "application/vnd.oci.image.layer.v1.tar+zstd",
+            ),
+            Codec::Plain => (tar, "application/vnd.oci.image.layer.v1.tar"),
+        };
+        if let Some(len) = self.truncate {
+            bytes.truncate(len);
+        }
+        (bytes, media_type)
+    }
+
+    /// The uncompressed tar stream.
+    pub fn tar(&self) -> Vec<u8> {
         let mut b = tar::Builder::new(Vec::new());
         for item in &self.items {
             let mut h = tar::Header::new_gnu();
@@ -143,6 +219,16 @@ impl LayerSpec {
                     h.set_size(0);
                     b.append_link(&mut h, path, target).unwrap();
                 }
+                Item::RawName(name, mode, bytes) => {
+                    h.set_entry_type(tar::EntryType::Regular);
+                    h.set_mode(*mode);
+                    h.set_size(bytes.len() as u64);
+                    let field = &mut h.as_old_mut().name;
+                    assert!(name.len() < field.len(), "raw name too long");
+                    field[..name.len()].copy_from_slice(name);
+                    h.set_cksum();
+                    b.append(&h, bytes.as_slice()).unwrap();
+                }
             }
         }
         b.into_inner().unwrap()
@@ -156,6 +242,8 @@ pub struct ManifestSpec {
     pub config_arch: Option<&'static str>,
     pub env: Vec<String>,
     pub entrypoint: Option<Vec<String>>,
+    pub cmd: Option<Vec<String>>,
+    pub working_dir: Option<String>,
     pub layers: Vec<LayerSpec>,
 }
 
@@ -166,6 +254,8 @@ impl ManifestSpec {
             config_arch: None,
             env: vec!["PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin".into()],
             entrypoint: None,
+            cmd: None,
+            working_dir: None,
             layers: Vec::new(),
         }
     }
@@ -175,6 +265,24 @@ impl ManifestSpec {
     }
     pub fn entrypoint(mut self, argv: &[&str]) -> Self {
         self.entrypoint = Some(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    pub fn cmd(mut self, argv: &[&str]) -> Self {
+        self.cmd = Some(argv.iter().map(|s| s.to_string()).collect());
+        self
+    }
+    pub fn working_dir(mut self, dir: &str) -> Self {
+        self.working_dir = Some(dir.to_string());
+        self
+    }
+    /// Replaces the config's `Env` (PATH included).
+    pub fn env(mut self, vars: &[&str]) -> Self {
+        self.env = vars.iter().map(|s| s.to_string()).collect();
+        self
+    }
+    /// Sets the config's `architecture`, unlike the index's platform.
+    pub fn config_arch(mut self, arch: &'static str) -> Self {
+        self.config_arch = Some(arch);
         self
     }
 }
@@ -215,15 +323,12 @@ impl ImageBuilder {
             let mut layers = Vec::new();
             let mut diff_ids = Vec::new();
             for l in &m.layers {
-                let tar = l.tar();
-                diff_ids.push(sha(&tar));
-                let mut gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
-                gz.write_all(&tar).unwrap();
-                let gz = gz.finish().unwrap();
-                let digest = put_blob(dir, &gz);
+                diff_ids.push(sha(&l.tar()));
+                let (blob, media_type) = l.blob();
+                let digest = put_blob(dir, &blob);
                 layers.push(json!({
-                    "mediaType": "application/vnd.oci.image.layer.v1.tar+gzip",
-                    "digest": digest, "size": gz.len()}));
+                    "mediaType": media_type,
+                    "digest": digest, "size": blob.len()}));
             }
             let (os, arch, variant) = m.platform;
             let mut config = json!({
@@ -232,6 +337,12 @@ impl ImageBuilder {
                 "rootfs": {"type": "layers", "diff_ids": diff_ids}});
             if let Some(v) = variant {
                 config["variant"] = json!(v);
+            }
+            if let Some(cmd) = &m.cmd {
+                config["config"]["Cmd"] = json!(cmd);
+            }
+            if let Some(wd) = &m.working_dir {
+                config["config"]["WorkingDir"] = json!(wd);
             }
             let config = serde_json::to_vec(&config).unwrap();
             let config_digest = put_blob(dir, &config);
