@@ -25,6 +25,8 @@
 #     useabsent-amd64-{glibc,musl}  NEEDED libabsent.so.1, which no root ships
 #     ct-{amd64,arm64}-{static,cgo}  Go (Debian golang-go), CGO_ENABLED=0 / 1
 #     go-amd64-v3                 Go (Debian golang-go), GOAMD64=v3, CGO_ENABLED=0 (step toolchain)
+#     esbuild-VERSION-arm64       esbuild's own arm64 Go binary from the npm registry (0.14.39:
+#                                 go1.18.1; 0.6.15: go1.14.2), pinned by sha256 (step npm-go-binaries)
 #   debs/                       .deb files from `apt-get download` (bookworm); debs/bullseye/: libc6 2.31
 #   tools/qemu/                 qemu-aarch64-static, qemu-arm-static (extracted from Debian's
 #                               qemu-user-static .deb, not installed; the oracle runs them in a chroot)
@@ -248,6 +250,25 @@ build_toolchain() {
     rm -rf "$dir/usr/share/doc" "$dir/usr/share/lintian"
 }
 
+# ---------------------------------------------------------------- real Go binaries from the npm registry
+# esbuild's arm64 packages ship a Go binary each; two releases bracket the
+# toolchain-bugs entries: 0.14.39 was built with go1.18.1 (go-arm64-traceback-hang-1.18),
+# 0.6.15 with go1.14.2 (after the go1.14 signal fix: no finding). Pinned by sha256.
+ESBUILD_ARM64="0.14.39:84befa4355568f8ac3e9ad8aff59ea434bc92d9ecdba66805a4b37f590a97c0e
+0.6.15:366c21f72dc36992326f05b1cb1b90d815efa292b9d129b7eafe6f0bae738971"
+build_npm_go_binaries() {
+    local w=$CACHE/work/npm entry version sum
+    for entry in $ESBUILD_ARM64; do
+        version=${entry%%:*} sum=${entry##*:}
+        fresh "$w"
+        (cd "$w" && npm pack --silent "esbuild-linux-arm64@$version" >/dev/null)
+        tar -xzf "$w/esbuild-linux-arm64-$version.tgz" -C "$w" package/bin/esbuild
+        echo "$sum  $w/package/bin/esbuild" | sha256sum -c --quiet -
+        mv "$w/package/bin/esbuild" "$CACHE/bin/esbuild-$version-arm64"
+    done
+    rm -rf "$w"
+}
+
 # ---------------------------------------------------------------- scenario layers
 # Each scenario image = its base root as layer 1 + a small app layer; roots/NAME is the merge.
 app_layer() { fresh "$1"; mkdir -p "$1/usr/bin"; }
@@ -430,6 +451,7 @@ main() {
     step qemu-static fetch_qemu_static
     step programs build_programs "$HERE"/src/*.c "$HERE"/src/*.map "$HERE"/src/ct/*
     step toolchain build_toolchain "$HERE"/src/ct/*
+    step npm-go-binaries build_npm_go_binaries
     step alpine-like-amd64 build_alpine_like_amd64
     step alpine-like-arm64 build_alpine_like_arm64
     step debian-libc-arm64 build_debian_libc_arm64

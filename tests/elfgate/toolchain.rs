@@ -312,6 +312,47 @@ fn toolchain_bugs_of_old_go_and_rust_on_arm64() {
     );
 }
 
+/// Real arm64 Go binaries from the npm registry (esbuild's own packages,
+/// fetched and pinned by testdata/build-fixtures.sh): go1.18.1 has the
+/// traceback hang under profiling, go1.14.2 is past the signal crash.
+#[test]
+fn toolchain_bug_on_real_go_binaries_from_the_npm_registry() {
+    let tmp = tempfile::tempdir().unwrap();
+    let image = ImageBuilder::new()
+        .manifest(
+            ManifestSpec::new("linux", "arm64", None).layer(
+                LayerSpec::default()
+                    .file(
+                        "usr/bin/esbuild-go1.18.1",
+                        0o755,
+                        cached("bin/esbuild-0.14.39-arm64"),
+                    )
+                    .file(
+                        "usr/bin/esbuild-go1.14.2",
+                        0o755,
+                        cached("bin/esbuild-0.6.15-arm64"),
+                    ),
+            ),
+        )
+        .write(tmp.path());
+    let run = scan(&image, &["--inventory"]);
+    assert_eq!(
+        rows(&run, "toolchain-bug"),
+        vec![row("linux/arm64", "info", "/usr/bin/esbuild-go1.18.1")],
+        "{}",
+        run.stdout
+    );
+    let doc = run.json();
+    let f = finding(&doc, "toolchain-bug", "/usr/bin/esbuild-go1.18.1");
+    assert_eq!(f["details"]["bug"], "go-arm64-traceback-hang-1.18");
+    assert_eq!(f["details"]["version"], "go1.18.1");
+    // `go version` on these files prints go1.18.1 and go1.14.2.
+    let inventory = doc.to_string();
+    for version in ["go1.18.1", "go1.14.2"] {
+        assert!(inventory.contains(version), "{version} not in {doc:#}");
+    }
+}
+
 #[test]
 fn consul_template_cgo_divergence_and_musl_version() {
     let image = format!("oci:{}:latest", fixture("images/consul-template"));
