@@ -6,21 +6,13 @@ use std::process::Command;
 
 use serde_json::Value;
 
-use crate::harness::{ImageBuilder, LayerSpec, ManifestSpec, Run, testdata};
+use crate::harness::{ImageBuilder, LayerSpec, ManifestSpec, Run, elfgate_command, testdata};
 
 /// Runs `elfgate ARGS` in `dir` with an empty environment.
 fn elfgate_in(dir: &Path, args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_elfgate"))
-        .args(args)
-        .current_dir(dir)
-        .env_clear()
-        .output()
-        .expect("run elfgate");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut cmd = elfgate_command(args);
+    cmd.current_dir(dir);
+    Run::of(cmd)
 }
 
 /// Where testdata/install-deps.sh installs the npm and PyPI tools.

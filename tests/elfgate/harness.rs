@@ -42,15 +42,25 @@ impl Run {
 /// Runs `elfgate ARGS` with an empty environment (stdout is a pipe, so the
 /// default format is JSON).
 pub fn elfgate(args: &[&str]) -> Run {
-    let out = Command::new(env!("CARGO_BIN_EXE_elfgate"))
-        .args(args)
-        .env_clear()
-        .output()
-        .expect("run elfgate");
-    Run {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    Run::of(elfgate_command(args))
+}
+
+/// `elfgate ARGS` with an empty environment, to adjust before [`Run::of`].
+pub fn elfgate_command(args: &[&str]) -> Command {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_elfgate"));
+    cmd.args(args).env_clear();
+    cmd
+}
+
+impl Run {
+    /// Runs `cmd` to completion and keeps its status and output.
+    pub fn of(mut cmd: Command) -> Run {
+        let out = cmd.output().expect("run elfgate");
+        Run {
+            code: out.status.code().unwrap_or(-1),
+            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+        }
     }
 }
 
