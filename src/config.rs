@@ -19,6 +19,7 @@ use crate::platform::Platform;
 use crate::report::FailOn;
 use crate::report::policy::{Date, Ignore, RuleSetting};
 use crate::rules::{self, Severity};
+use crate::source::RegistrySettings;
 
 /// The file name looked for.
 pub const FILE_NAME: &str = ".elfgate.toml";
@@ -43,6 +44,12 @@ fail-on = "error"
 # What `elfgate scan` with no IMAGE argument, the `elfgate-image` pre-commit
 # hook and the pre-push hook (`elfgate hook install`) scan.
 # images = ["oci:build/image"]
+
+# How to reach one registry, by host[:port]. `--insecure` on the command line
+# still applies to every registry; `--ca-file` CAs are trusted besides these.
+# [registries."registry.internal:5000"]
+# insecure = true                   # plain http, or https without verification
+# ca-file = "certs/internal-ca.pem" # PEM CAs trusted for it; relative to this file
 
 # The Dockerfiles `elfgate dockerfile` with no PATH and the hooks check.
 dockerfiles = ["Dockerfile"]
@@ -76,6 +83,8 @@ pub struct Config {
     pub dockerfiles: Vec<String>,
     pub rules: BTreeMap<String, RuleSetting>,
     pub ignores: Vec<Ignore>,
+    /// How to reach each registry (`host[:port]`).
+    pub registries: BTreeMap<String, RegistrySettings>,
 }
 
 /// A configuration file that cannot be used, and where.
@@ -118,6 +127,15 @@ struct Raw {
     rules: BTreeMap<String, Spanned<String>>,
     #[serde(default)]
     ignore: Vec<Spanned<RawIgnore>>,
+    #[serde(default)]
+    registries: BTreeMap<Spanned<String>, RawRegistry>,
+}
+
+#[derive(Deserialize)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawRegistry {
+    insecure: Option<bool>,
+    ca_file: Option<Spanned<String>>,
 }
 
 #[derive(Deserialize)]
@@ -159,6 +177,15 @@ pub fn load(path: &Path) -> Result<Config, ConfigError> {
     let text =
         std::fs::read_to_string(path).map_err(|e| unreadable(format!("cannot read: {e}")))?;
     let mut config = parse(&text, &name)?;
+    // Paths in the file are relative to the file.
+    let base = path.parent().unwrap_or(Path::new(""));
+    for settings in config.registries.values_mut() {
+        if let Some(f) = &mut settings.ca_file
+            && f.is_relative()
+        {
+            *f = base.join(&*f);
+        }
+    }
     config.path = Some(path.to_path_buf());
     Ok(config)
 }
@@ -266,6 +293,33 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
             expires,
             origin: format!("{file}:{origin_line}"),
         });
+    }
+    for (host, settings) in raw.registries {
+        let name = host.get_ref();
+        let valid = !name.is_empty()
+            && !name.contains("://")
+            && !name.contains('/')
+            && !name.contains(char::is_whitespace);
+        if !valid {
+            return Err(at(
+                host.span(),
+                format!("{name:?} is not a registry: expected host[:port], without scheme or path"),
+            ));
+        }
+        let ca_file = match settings.ca_file {
+            Some(f) if f.get_ref().trim().is_empty() => {
+                return Err(at(f.span(), "`ca-file` must name a file".into()));
+            }
+            Some(f) => Some(PathBuf::from(f.into_inner())),
+            None => None,
+        };
+        config.registries.insert(
+            host.into_inner(),
+            RegistrySettings {
+                insecure: settings.insecure,
+                ca_file,
+            },
+        );
     }
     Ok(config)
 }
@@ -386,6 +440,64 @@ expires = "2030-01-01"
 
         let e = parse("fail-on = \n", "f").unwrap_err();
         assert_eq!(e.line, 1, "{e}");
+    }
+
+    #[test]
+    fn registries_are_read_and_checked() {
+        let text = r#"
+[registries."localhost:5000"]
+insecure = true
+
+[registries."registry.internal"]
+ca-file = "certs/ca.pem"
+"#;
+        let c = parse(text, "f").unwrap();
+        assert_eq!(
+            c.registries["localhost:5000"],
+            RegistrySettings {
+                insecure: Some(true),
+                ca_file: None
+            }
+        );
+        assert_eq!(
+            c.registries["registry.internal"].ca_file,
+            Some(PathBuf::from("certs/ca.pem"))
+        );
+        assert_eq!(c.registries["registry.internal"].insecure, None);
+
+        // Line 2 holds the bad key, the value after `[registries.` (column 13).
+        let e = parse(
+            "\n[registries.\"https://r.example\"]\ninsecure = true\n",
+            "f",
+        )
+        .unwrap_err();
+        assert_eq!((e.line, e.column), (2, 13), "{e}");
+        assert!(e.message.contains("host[:port]"), "{e}");
+        let e = parse("[registries.\"r.example/team\"]\n", "f").unwrap_err();
+        assert!(e.message.contains("host[:port]"), "{e}");
+        let e = parse("[registries.r]\nverify = false\n", "f").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse("[registries.r]\ninsecure = \"yes\"\n", "f").unwrap_err();
+        assert_eq!(e.line, 2, "{e}");
+        let e = parse("[registries.r]\nca-file = \"\"\n", "f").unwrap_err();
+        assert!(e.message.contains("ca-file"), "{e}");
+    }
+
+    #[test]
+    fn a_relative_ca_file_is_relative_to_the_configuration() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join(FILE_NAME);
+        std::fs::write(
+            &file,
+            "[registries.a]\nca-file = \"certs/a.pem\"\n[registries.b]\nca-file = \"/abs/b.pem\"\n",
+        )
+        .unwrap();
+        let c = load(&file).unwrap();
+        assert_eq!(
+            c.registries["a"].ca_file,
+            Some(dir.path().join("certs/a.pem"))
+        );
+        assert_eq!(c.registries["b"].ca_file, Some(PathBuf::from("/abs/b.pem")));
     }
 
     #[test]

@@ -29,6 +29,16 @@ impl Progress {
         Progress { multi: None }
     }
 
+    /// The display of a run: on stderr when it is a terminal and the user
+    /// did not ask for quiet; otherwise nothing.
+    pub fn for_stderr(quiet: bool, stderr_is_terminal: bool) -> Progress {
+        if !quiet && stderr_is_terminal {
+            Progress::stderr()
+        } else {
+            Progress::hidden()
+        }
+    }
+
     /// Draws on stderr.
     pub fn stderr() -> Progress {
         Progress {
@@ -112,5 +122,28 @@ impl PlatformProgress {
         if let Some(bar) = &self.inner.bar {
             bar.finish_and_clear();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn drawn_only_on_a_terminal_without_quiet() {
+        assert!(Progress::for_stderr(false, true).is_visible());
+        assert!(!Progress::for_stderr(false, false).is_visible());
+        assert!(!Progress::for_stderr(true, true).is_visible());
+        assert!(!Progress::for_stderr(true, false).is_visible());
+    }
+
+    #[test]
+    fn a_hidden_display_still_counts() {
+        let line = Progress::hidden().platform("img", "linux/arm64", 2);
+        line.pulled(10);
+        line.pulled(5);
+        line.layer_done(100);
+        assert_eq!(line.pulled_bytes(), 15);
+        line.finish();
     }
 }

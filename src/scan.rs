@@ -284,10 +284,14 @@ fn read_layers(
             let layer = match job {
                 Job::Blob(compression) => {
                     // The key is the digest: a cached layer is not even
-                    // opened, so a registry does not download it.
-                    if let Some(layer) = cache.and_then(|c| c.get(&key, limits)) {
-                        done(&layer);
-                        return Ok((key, layer));
+                    // opened, so a registry does not download it. What it
+                    // decompressed to still counts against the image's limit.
+                    if let Some(hit) = cache.and_then(|c| c.get(&key, limits)) {
+                        limits
+                            .count_image_bytes(hit.decompressed)
+                            .map_err(|message| err(layers::LayerError::Format(message)))?;
+                        done(&hit.layer);
+                        return Ok((key, hit.layer));
                     }
                     let blob_err = |message: String| ScanError::Blob {
                         image: image.reference.clone(),
@@ -304,11 +308,11 @@ fn read_layers(
                         inner: reader,
                         bar: bars.first(),
                     };
-                    match layers::read_layer(reader, compression, &key, limits) {
-                        Ok(layer) => {
+                    match layers::read_layer_sized(reader, compression, &key, limits) {
+                        Ok((layer, decompressed)) => {
                             let layer = Arc::new(layer);
                             if let Some(c) = cache {
-                                c.put(&key, limits, &layer);
+                                c.put(&key, limits, &layer, decompressed);
                             }
                             done(&layer);
                             return Ok((key, layer));

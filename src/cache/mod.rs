@@ -4,7 +4,8 @@
 //!
 //! An entry is one file, `layers-vN/HEX-KEY.layer`: a magic line, the format
 //! version, the sha256 and length of the payload, and the payload (the
-//! [`Layer`] as zstd-compressed JSON). Entries are written to a temporary
+//! [`Layer`] and the size its tar stream decompressed to, as zstd-compressed
+//! JSON; the size keeps counting against `--max-image-bytes`). Entries are written to a temporary
 //! file and renamed into place, so a reader never sees half an entry and two
 //! scans at once cannot corrupt one. Every read checks the header, the
 //! checksum and the digest inside; an entry that fails is deleted and the
@@ -29,8 +30,10 @@ use crate::layers::{Layer, Limits};
 use crate::source::Digest;
 
 /// The version of the facts format. Bump it whenever what a layer yields
-/// changes (new facts, a fixed parser): older entries are then ignored.
-pub const FACTS_VERSION: u32 = 2;
+/// changes (new facts, a fixed parser) or the entry's payload does: older
+/// entries are then ignored. A unit test (`facts_format_is_versioned`) fails
+/// when the serialised form of a sample entry changes without a bump.
+pub const FACTS_VERSION: u32 = 3;
 
 /// The default size cap of the disk cache.
 pub const DEFAULT_MAX_BYTES: u64 = 2 << 30;
@@ -64,12 +67,28 @@ struct Counters {
     evicted: AtomicU64,
 }
 
+/// A layer's result as the cache keeps it.
+#[derive(Debug, Clone)]
+pub struct CachedLayer {
+    pub layer: Arc<Layer>,
+    /// The bytes the layer's tar stream decompressed to, which count against
+    /// `--max-image-bytes` whether the layer is read or found here.
+    pub decompressed: u64,
+}
+
+/// The payload of an entry: `Payload<&Layer>` written, `Payload<Layer>` read.
+#[derive(serde::Serialize, serde::Deserialize)]
+struct Payload<L> {
+    decompressed: u64,
+    layer: L,
+}
+
 /// Layer results by digest, in memory and (unless disabled) on disk.
 pub struct LayerCache {
     /// `layers-vN` under the cache directory; `None`: memory only.
     dir: Option<PathBuf>,
     max_bytes: u64,
-    memory: Mutex<HashMap<String, Arc<Layer>>>,
+    memory: Mutex<HashMap<String, CachedLayer>>,
     counters: Counters,
 }
 
@@ -143,25 +162,24 @@ impl LayerCache {
     }
 
     /// The cached result for the layer `digest` read under `limits`.
-    pub fn get(&self, digest: &str, limits: &Limits) -> Option<Arc<Layer>> {
+    pub fn get(&self, digest: &str, limits: &Limits) -> Option<CachedLayer> {
         let d = Digest::parse(digest).ok()?;
         let key = limits_key(limits);
         let mem_key = format!("{d}-{key}");
-        if let Some(layer) = self.lock().get(&mem_key) {
+        if let Some(hit) = self.lock().get(&mem_key) {
             self.counters.memory_hits.fetch_add(1, Ordering::Relaxed);
-            return Some(Arc::clone(layer));
+            return Some(hit.clone());
         }
         let Some(path) = self.entry_path(&d, &key) else {
             self.counters.misses.fetch_add(1, Ordering::Relaxed);
             return None;
         };
         match read_entry(&path, &d) {
-            Ok(Some(layer)) => {
+            Ok(Some(hit)) => {
                 touch(&path);
                 self.counters.disk_hits.fetch_add(1, Ordering::Relaxed);
-                let layer = Arc::new(layer);
-                self.lock().insert(mem_key, Arc::clone(&layer));
-                Some(layer)
+                self.lock().insert(mem_key, hit.clone());
+                Some(hit)
             }
             Ok(None) => {
                 self.counters.misses.fetch_add(1, Ordering::Relaxed);
@@ -177,18 +195,23 @@ impl LayerCache {
         }
     }
 
-    /// Remembers the result for the layer `digest`. Failing to write the
-    /// disk cache is not an error of the scan: the entry is simply missing.
-    pub fn put(&self, digest: &str, limits: &Limits, layer: &Arc<Layer>) {
+    /// Remembers the result for the layer `digest`, whose tar stream
+    /// decompressed to `decompressed` bytes. Failing to write the disk cache
+    /// is not an error of the scan: the entry is simply missing.
+    pub fn put(&self, digest: &str, limits: &Limits, layer: &Arc<Layer>, decompressed: u64) {
         let Ok(d) = Digest::parse(digest) else {
             return;
         };
         let key = limits_key(limits);
-        self.lock().insert(format!("{d}-{key}"), Arc::clone(layer));
+        let hit = CachedLayer {
+            layer: Arc::clone(layer),
+            decompressed,
+        };
+        self.lock().insert(format!("{d}-{key}"), hit);
         let Some(path) = self.entry_path(&d, &key) else {
             return;
         };
-        if write_entry(&path, layer).is_ok() {
+        if write_entry(&path, layer, decompressed).is_ok() {
             self.counters.written.fetch_add(1, Ordering::Relaxed);
             if let Some(dir) = &self.dir {
                 let n = evict(dir, self.max_bytes);
@@ -197,7 +220,7 @@ impl LayerCache {
         }
     }
 
-    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Arc<Layer>>> {
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, CachedLayer>> {
         // A panic while holding the lock leaves a valid map behind.
         self.memory.lock().unwrap_or_else(|e| e.into_inner())
     }
@@ -208,7 +231,7 @@ fn bad(message: impl Into<String>) -> io::Error {
 }
 
 /// Reads and checks one entry. `Ok(None)`: there is none.
-fn read_entry(path: &Path, digest: &Digest) -> io::Result<Option<Layer>> {
+fn read_entry(path: &Path, digest: &Digest) -> io::Result<Option<CachedLayer>> {
     let mut file = match File::open(path) {
         Ok(f) => f,
         Err(e) if e.kind() == io::ErrorKind::NotFound => return Ok(None),
@@ -243,11 +266,14 @@ fn read_entry(path: &Path, digest: &Digest) -> io::Result<Option<Layer>> {
     if json.len() as u64 > MAX_PAYLOAD {
         return Err(bad("payload too large"));
     }
-    let layer: Layer = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
-    if layer.digest != digest.to_string() {
+    let payload: Payload<Layer> = serde_json::from_slice(&json).map_err(|e| bad(e.to_string()))?;
+    if payload.layer.digest != digest.to_string() {
         return Err(bad("entry of another layer"));
     }
-    Ok(Some(layer))
+    Ok(Some(CachedLayer {
+        layer: Arc::new(payload.layer),
+        decompressed: payload.decompressed,
+    }))
 }
 
 /// A name for a temporary file no other writer uses.
@@ -264,10 +290,19 @@ fn temp_name(dir: &Path) -> PathBuf {
     ))
 }
 
-fn write_entry(path: &Path, layer: &Layer) -> io::Result<()> {
+/// The JSON an entry holds (before compression).
+fn payload_json(layer: &Layer, decompressed: u64) -> io::Result<Vec<u8>> {
+    serde_json::to_vec(&Payload {
+        decompressed,
+        layer,
+    })
+    .map_err(|e| bad(e.to_string()))
+}
+
+fn write_entry(path: &Path, layer: &Layer, decompressed: u64) -> io::Result<()> {
     let dir = path.parent().ok_or_else(|| bad("no directory"))?;
     fs::create_dir_all(dir)?;
-    let json = serde_json::to_vec(layer).map_err(|e| bad(e.to_string()))?;
+    let json = payload_json(layer, decompressed)?;
     let payload = zstd::stream::encode_all(&json[..], 3)?;
     let checksum = Sha256::digest(&payload);
     let tmp = temp_name(dir);

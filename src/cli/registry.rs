@@ -11,6 +11,7 @@ use std::time::Duration;
 use anyhow::{Context, bail};
 use clap::Args;
 use elfgate::cache::{DEFAULT_MAX_BYTES, LayerCache};
+use elfgate::config::Config;
 use elfgate::progress::Progress;
 use elfgate::source::{Credentials, RegistryOptions};
 
@@ -122,8 +123,9 @@ fn insecure_from_registries_conf() -> Vec<String> {
 }
 
 impl RegistryArgs {
-    /// How registries are reached; reads the password from stdin when asked.
-    pub fn registry_options(&self) -> anyhow::Result<RegistryOptions> {
+    /// How registries are reached (the flags, over the configuration's
+    /// `registries`); reads the password from stdin when asked.
+    pub fn registry_options(&self, config: &Config) -> anyhow::Result<RegistryOptions> {
         let explicit = match (&self.username, self.password_stdin) {
             (Some(user), true) => {
                 let mut password = String::new();
@@ -150,6 +152,7 @@ impl RegistryArgs {
             },
             insecure: self.insecure,
             insecure_registries: insecure_from_registries_conf(),
+            registries: config.registries.clone(),
             ca_files: self.ca_file.clone(),
             cert_dirs: self.cert_dir.clone(),
             cert_roots: vec![
@@ -182,10 +185,6 @@ impl RegistryArgs {
 
     /// A progress display on stderr when it is a terminal, unless `--quiet`.
     pub fn progress(&self) -> Progress {
-        if !self.quiet && std::io::stderr().is_terminal() {
-            Progress::stderr()
-        } else {
-            Progress::hidden()
-        }
+        Progress::for_stderr(self.quiet, std::io::stderr().is_terminal())
     }
 }

@@ -101,7 +101,7 @@ pub fn run(args: ScanArgs, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
             max_tar_header_bytes: args.max_tar_header_bytes,
             ..Limits::default()
         },
-        registry: args.registry.registry_options()?,
+        registry: args.registry.registry_options(&config)?,
         cache: Some(args.registry.cache()),
         progress: args.registry.progress(),
         inventory: args.inventory,

@@ -15,7 +15,7 @@ mod tests;
 #[cfg(test)]
 pub(crate) mod testutil;
 
-pub use read::{read_dir_tree, read_layer};
+pub use read::{read_dir_tree, read_layer, read_layer_sized};
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -82,6 +82,18 @@ impl Limits {
             image_bytes: ByteCounter::default(),
             ..self.clone()
         }
+    }
+
+    /// Counts `n` more decompressed bytes of the image; past
+    /// [`Limits::max_image_bytes`], the message that says so.
+    pub fn count_image_bytes(&self, n: u64) -> Result<(), String> {
+        if self.image_bytes.add(n) > self.max_image_bytes {
+            return Err(format!(
+                "the image's layers decompress to more than the max-image-bytes limit ({} bytes)",
+                self.max_image_bytes
+            ));
+        }
+        Ok(())
     }
 }
 

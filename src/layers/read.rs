@@ -20,11 +20,22 @@ const ZSTD_MAGIC: [u8; 4] = [0x28, 0xb5, 0x2f, 0xfd];
 /// corrupt compressed stream, a broken tar header, or a tar stream without
 /// its end-of-archive marker is an error naming the entry being read.
 pub fn read_layer(
-    mut reader: impl Read,
+    reader: impl Read,
     compression: Compression,
     digest: &str,
     limits: &Limits,
 ) -> Result<Layer, LayerError> {
+    read_layer_sized(reader, compression, digest, limits).map(|(layer, _)| layer)
+}
+
+/// [`read_layer`], also returning how many bytes the layer decompressed to:
+/// what it counted against [`Limits::max_image_bytes`].
+pub fn read_layer_sized(
+    mut reader: impl Read,
+    compression: Compression,
+    digest: &str,
+    limits: &Limits,
+) -> Result<(Layer, u64), LayerError> {
     let mut magic = [0u8; 4];
     let magic_len = read_up_to(&mut reader, &mut magic).map_err(|source| LayerError::Io {
         path: "the start of the layer".to_string(),
@@ -110,13 +121,9 @@ impl<R: Read> Read for GuardedStream<'_, R> {
                 self.limits.max_layer_bytes
             )));
         }
-        let image_total = self.limits.image_bytes.add(n as u64);
-        if image_total > self.limits.max_image_bytes {
-            return Err(limit_error(format!(
-                "the image's layers decompress to more than the max-image-bytes limit ({} bytes)",
-                self.limits.max_image_bytes
-            )));
-        }
+        self.limits
+            .count_image_bytes(n as u64)
+            .map_err(limit_error)?;
         Ok(n)
     }
 }
@@ -161,7 +168,7 @@ fn check_path(what: &str, path: &str, limits: &Limits) -> Result<(), LayerError>
     Ok(())
 }
 
-fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<Layer, LayerError> {
+fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<(Layer, u64), LayerError> {
     let state = Rc::new(RefCell::new(StreamState {
         header_end: limits.max_tar_header_bytes,
         ..StreamState::default()
@@ -281,7 +288,8 @@ fn walk_tar(stream: impl Read, digest: &str, limits: &Limits) -> Result<Layer, L
         path: format!("the end of the layer (after {})", shown(&last)),
         source,
     })?;
-    Ok(builder.finish(digest))
+    let decompressed = rest.state.borrow().pos;
+    Ok((builder.finish(digest), decompressed))
 }
 
 /// Walks a root filesystem directory (without following symlinks) as one

@@ -23,7 +23,7 @@ pub use digest::Digest;
 #[doc(hidden)]
 pub use memory::open_layout_in_memory;
 pub use open::open;
-pub use registry::{Credentials, RegistryOptions};
+pub use registry::{Credentials, RegistryOptions, RegistrySettings};
 pub use verify::VerifyingReader;
 
 use std::io::Read;

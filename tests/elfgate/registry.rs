@@ -9,7 +9,6 @@ use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
@@ -341,18 +340,56 @@ fn docker_schema2_manifest_list_gives_the_same_findings() {
 }
 
 #[test]
-fn a_plain_http_registry_needs_insecure() {
+fn a_plain_http_registry_needs_insecure_from_the_flag_or_the_configuration() {
     require_tools(&["docker-registry", "skopeo"]);
     let reg = Registry::plain();
     let pushed = reg.push(&layout("consul-template"), "ct:1");
-    let run = scan(&[
-        &format!("docker://{pushed}"),
+    let reference = format!("docker://{pushed}");
+    let run = scan(&[&reference, "--no-cache", "--retry-times", "0"]);
+    assert_eq!(run.code, 2, "{}", run.stderr);
+    assert!(run.stderr.contains(&reg.host()), "{}", run.stderr);
+
+    let with_flag = scan(&[&reference, "--insecure", "--no-cache"]);
+    assert!(with_flag.code <= 1, "{}", with_flag.stderr);
+    let tmp = tempfile::tempdir().unwrap();
+    let conf = tmp.path().join(".elfgate.toml");
+    let conf_arg = conf.to_str().unwrap();
+    std::fs::write(
+        &conf,
+        format!("[registries.\"{}\"]\ninsecure = true\n", reg.host()),
+    )
+    .unwrap();
+    let configured = scan(&[&reference, "--config", conf_arg, "--no-cache"]);
+    assert_eq!(configured.code, with_flag.code, "{}", configured.stderr);
+    assert_eq!(normalized(&configured), normalized(&with_flag));
+
+    // An entry for another registry does not apply; `insecure = false` is
+    // overridden by the flag.
+    std::fs::write(
+        &conf,
+        format!(
+            "[registries.\"127.0.0.1:1\"]\ninsecure = true\n[registries.\"{}\"]\ninsecure = false\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
+    let refused = scan(&[
+        &reference,
+        "--config",
+        conf_arg,
         "--no-cache",
         "--retry-times",
         "0",
     ]);
-    assert_eq!(run.code, 2, "{}", run.stderr);
-    assert!(run.stderr.contains(&reg.host()), "{}", run.stderr);
+    assert_eq!(refused.code, 2, "{}", refused.stderr);
+    assert!(refused.stderr.contains(&reg.host()), "{}", refused.stderr);
+    let flag_wins = scan(&[&reference, "--config", conf_arg, "--insecure", "--no-cache"]);
+    assert_eq!(
+        normalized(&flag_wins),
+        normalized(&with_flag),
+        "{}",
+        flag_wins.stderr
+    );
 }
 
 #[test]
@@ -471,22 +508,28 @@ fn tls_registry_with_htpasswd_auth() {
     );
     assert_eq!(normalized(&ok), expected, "{}", ok.stderr);
 
-    // --cert-dir with the CA as *.crt.
+    // The CA named by the configuration for this registry (relative to the
+    // file), or by --cert-dir as *.crt.
+    let conf_dir = tmp.path().join("project");
+    std::fs::create_dir_all(&conf_dir).unwrap();
+    std::fs::copy(reg.ca.as_ref().unwrap(), conf_dir.join("registry-ca.pem")).unwrap();
+    let conf = conf_dir.join(".elfgate.toml");
+    std::fs::write(
+        &conf,
+        format!(
+            "[registries.\"{}\"]\nca-file = \"registry-ca.pem\"\n",
+            reg.host()
+        ),
+    )
+    .unwrap();
     let certs = tmp.path().join("certs");
     std::fs::create_dir_all(&certs).unwrap();
     std::fs::copy(reg.ca.as_ref().unwrap(), certs.join("ca.crt")).unwrap();
-    let ok = run(
-        &[
-            "scan",
-            &reference,
-            "--cert-dir",
-            certs.to_str().unwrap(),
-            "--no-cache",
-        ],
-        &env,
-        None,
-    );
-    assert_eq!(normalized(&ok), expected, "{}", ok.stderr);
+    for (flag, value) in [("--config", &conf), ("--cert-dir", &certs)] {
+        let value = value.to_str().unwrap();
+        let ok = run(&["scan", &reference, flag, value, "--no-cache"], &env, None);
+        assert_eq!(normalized(&ok), expected, "{flag}: {}", ok.stderr);
+    }
 
     // No credentials: 401, named, with what was tried.
     let denied = scan(&[&reference, "--ca-file", ca, "--no-cache"]);
@@ -656,18 +699,39 @@ enum Fault {
     TruncatedLayer,
     /// Every request: 401 with a Basic challenge.
     Unauthorized,
-    /// The first two layer requests: 429 with `Retry-After: 1`.
-    TooManyRequests,
+    /// Requests for `Limited` answered with this status line and
+    /// `Retry-After` for two seconds after the first of them.
+    RateLimited(&'static str, Limited),
     /// Layer blobs: headers, then nothing.
     Stall,
     /// Layer blobs: 307 to another path that serves them.
     Redirect,
 }
 
+/// What [`Fault::RateLimited`] refuses.
+#[derive(Clone, Copy, PartialEq)]
+enum Limited {
+    Layers,
+    TopManifest,
+}
+
+/// How long [`Fault::RateLimited`] refuses requests.
+const RATE_LIMIT_WINDOW: Duration = Duration::from_secs(2);
+
+/// What the fake saw and did, shared with its connection threads.
+#[derive(Default)]
+struct FakeLog {
+    /// When each request arrived, with whether it was refused (429/503).
+    timeline: Mutex<Vec<(Instant, String, bool)>>,
+    /// Until when [`Fault::RateLimited`] refuses, once it started.
+    limited_until: Mutex<Option<Instant>>,
+}
+
 /// An HTTP server on 127.0.0.1:0 serving an OCI layout as a registry.
 struct Fake {
     port: u16,
     requests: Arc<Mutex<Vec<String>>>,
+    log: Arc<FakeLog>,
     layers: Vec<String>,
     /// Platform manifests, in index order.
     manifests: Vec<String>,
@@ -727,22 +791,24 @@ impl Fake {
         let requests = Arc::new(Mutex::new(Vec::new()));
         let layers = served.layers.clone();
         let manifests = served.manifests.clone();
-        let log = Arc::clone(&requests);
-        let too_many = Arc::new(AtomicUsize::new(0));
+        let log = Arc::new(FakeLog::default());
+        let shared = Arc::clone(&log);
+        let plain = Arc::clone(&requests);
         std::thread::spawn(move || {
             for conn in listener.incoming() {
                 let Ok(conn) = conn else { break };
                 let served = Arc::clone(&served);
-                let log = Arc::clone(&log);
-                let too_many = Arc::clone(&too_many);
+                let log = Arc::clone(&shared);
+                let plain = Arc::clone(&plain);
                 std::thread::spawn(move || {
-                    let _ = serve(conn, &served, fault, &log, &too_many);
+                    let _ = serve(conn, &served, fault, &log, &plain);
                 });
             }
         });
         Fake {
             port,
             requests,
+            log,
             layers,
             manifests,
         }
@@ -785,8 +851,8 @@ fn serve(
     mut conn: TcpStream,
     served: &Served,
     fault: Fault,
-    log: &Mutex<Vec<String>>,
-    too_many: &AtomicUsize,
+    log: &FakeLog,
+    plain: &Mutex<Vec<String>>,
 ) -> std::io::Result<()> {
     let mut reader = BufReader::new(conn.try_clone()?);
     let mut line = String::new();
@@ -800,7 +866,44 @@ fn serve(
     let mut parts = line.split_whitespace();
     let method = parts.next().unwrap_or("").to_string();
     let path = parts.next().unwrap_or("").to_string();
-    log.lock().unwrap().push(format!("{method} {path}"));
+    let request = format!("{method} {path}");
+    let arrived = Instant::now();
+    plain.lock().unwrap().push(request.clone());
+
+    if let Fault::RateLimited(status, what) = fault {
+        let limited = match what {
+            Limited::Layers => served
+                .layers
+                .iter()
+                .any(|l| path == format!("/v2/test/app/blobs/{l}")),
+            Limited::TopManifest => path == "/v2/test/app/manifests/latest",
+        };
+        let refuse_for = limited
+            .then(|| {
+                let mut until = log.limited_until.lock().unwrap();
+                let until = *until.get_or_insert(arrived + RATE_LIMIT_WINDOW);
+                until.checked_duration_since(arrived)
+            })
+            .flatten()
+            .filter(|left| !left.is_zero());
+        log.timeline
+            .lock()
+            .unwrap()
+            .push((arrived, request, refuse_for.is_some()));
+        if let Some(left) = refuse_for {
+            // Whole seconds, rounded up: `2` for the first refusal.
+            let secs = left.as_millis().div_ceil(1000);
+            return respond(
+                &mut conn,
+                status,
+                &[("Retry-After", secs.to_string())],
+                br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
+            );
+        }
+    }
+    if method == "HEAD" {
+        return respond(&mut conn, "200 OK", &[], b"");
+    }
 
     if fault == Fault::Unauthorized {
         return respond(
@@ -873,14 +976,6 @@ fn serve(
                     conn.write_all(head.as_bytes())?;
                     conn.write_all(&blob[..blob.len() / 2])?;
                     return conn.flush();
-                }
-                Fault::TooManyRequests if too_many.fetch_add(1, Ordering::SeqCst) < 2 => {
-                    return respond(
-                        &mut conn,
-                        "429 Too Many Requests",
-                        &[("Retry-After", "1".to_string())],
-                        br#"{"errors":[{"code":"TOOMANYREQUESTS","message":"slow down"}]}"#,
-                    );
                 }
                 Fault::Stall => {
                     let head = format!(
@@ -1035,16 +1130,44 @@ fn fake_registry_401_forever_names_what_was_tried() {
 }
 
 #[test]
-fn fake_registry_429_is_retried() {
+fn fake_registry_retry_after_is_honoured() {
     let tmp = tempfile::tempdir().unwrap();
     let layout_ref = small_image(&tmp.path().join("img"));
-    let fake = Fake::start(&tmp.path().join("img"), Fault::TooManyRequests);
-    let reference = fake.reference();
-    let run = scan(&fake_args(&reference, &[]));
     let local = scan(&[&layout_ref, "--no-cache"]);
-    assert_eq!(run.code, local.code, "{}", run.stderr);
-    assert_eq!(normalized(&run), normalized(&local));
-    assert_eq!(fake.layer_gets(), fake.layers.len() + 2);
+    for (status, what) in [
+        ("429 Too Many Requests", Limited::Layers),
+        ("503 Service Unavailable", Limited::TopManifest),
+        ("429 Too Many Requests", Limited::TopManifest),
+    ] {
+        let fake = Fake::start(&tmp.path().join("img"), Fault::RateLimited(status, what));
+        let reference = fake.reference();
+        // The first backoff (0.5 to 1 s with the default retry delay) is
+        // shorter than the 2 s the registry asks for.
+        let run = scan(&fake_args(&reference, &[]));
+        assert_eq!(run.code, local.code, "{status}: {}", run.stderr);
+        assert_eq!(normalized(&run), normalized(&local), "{status}");
+
+        // The first refusal said `Retry-After: 2`: the same GET came again
+        // no sooner. No refused GET was asked again while the window lasted.
+        let timeline = fake.log.timeline.lock().unwrap().clone();
+        let refused: Vec<_> = timeline
+            .iter()
+            .filter(|(_, r, refused)| *refused && r.starts_with("GET "))
+            .collect();
+        assert!(!refused.is_empty(), "{status}: nothing was refused");
+        for (i, (at, request, _)) in refused.iter().enumerate() {
+            let next = timeline
+                .iter()
+                .find(|(t, r, _)| t > at && r == request)
+                .unwrap_or_else(|| panic!("{status}: {request} was not asked again"));
+            assert!(!next.2, "{status}: {request} was asked again too early");
+            let gap = next.0 - *at;
+            assert!(
+                i > 0 || gap >= RATE_LIMIT_WINDOW,
+                "{status}: {request} asked again after {gap:?}"
+            );
+        }
+    }
 }
 
 #[test]
@@ -1152,6 +1275,53 @@ fn the_cache_serves_local_layouts_too() {
     assert_eq!(entries, 2);
     let second = scan(&[&layout_ref, "--cache-dir", c]);
     assert_eq!(normalized(&second), normalized(&first));
+}
+
+#[test]
+fn cached_layers_count_toward_max_image_bytes() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Two layers of about 600 KiB each once decompressed: either fits in
+    // 1 MiB, both do not.
+    let layer = |path: &'static str| LayerSpec::default().file(path, 0o644, vec![7u8; 600 << 10]);
+    let layout_ref = ImageBuilder::new()
+        .manifest(
+            ManifestSpec::new("linux", "amd64", None)
+                .layer(layer("a"))
+                .layer(layer("b")),
+        )
+        .write(&tmp.path().join("img"));
+    let cache = tmp.path().join("cache");
+    let c = cache.to_str().unwrap();
+    let limit = ["--max-image-bytes", "1048576"];
+
+    // Both layers cached by a scan under the default limit.
+    let warm_up = scan(&[&layout_ref, "--cache-dir", c]);
+    assert!(warm_up.code <= 1, "{}", warm_up.stderr);
+    let entries = || {
+        walk(&cache)
+            .into_iter()
+            .filter(|p| p.extension().is_some_and(|x| x == "layer"))
+            .count()
+    };
+    assert_eq!(entries(), 2);
+
+    let cold = scan(&[&[layout_ref.as_str(), "--no-cache"][..], &limit].concat());
+    assert_eq!(cold.code, 2, "{}", cold.stderr);
+    assert!(cold.stderr.contains("max-image-bytes"), "{}", cold.stderr);
+    let warm = scan(&[&[layout_ref.as_str(), "--cache-dir", c][..], &limit].concat());
+    assert_eq!(warm.code, 2, "{}", warm.stderr);
+    assert!(warm.stderr.contains("max-image-bytes"), "{}", warm.stderr);
+
+    // Under a limit both fit in, the cached sizes are not overcounted.
+    let fits = scan(&[
+        layout_ref.as_str(),
+        "--cache-dir",
+        c,
+        "--max-image-bytes",
+        "2097152",
+    ]);
+    assert_eq!(normalized(&fits), normalized(&warm_up), "{}", fits.stderr);
+    assert_eq!(entries(), 2);
 }
 
 fn walk(dir: &Path) -> Vec<PathBuf> {

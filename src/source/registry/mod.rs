@@ -9,15 +9,16 @@
 //! reader decompresses while the bytes arrive and nothing touches the disk.
 //!
 //! Requests are retried with exponential backoff and jitter on 429, 5xx and
-//! dropped or stalled connections; a blob download that breaks off resumes
-//! with a range request where it stopped.
+//! dropped or stalled connections, waiting longer when a 429 or 503 comes
+//! with a longer `Retry-After`; a blob download that breaks off resumes with
+//! a range request where it stopped.
 
 mod auth;
 mod remote;
 
 pub use auth::Credentials;
 
-use std::collections::HashMap;
+use std::collections::{BTreeMap, HashMap};
 use std::io::{self, Read};
 use std::path::PathBuf;
 use std::sync::Arc;
@@ -40,8 +41,13 @@ pub struct RegistryOptions {
     /// `--insecure`: plain http, or https without certificate verification,
     /// for every registry.
     pub insecure: bool,
-    /// Registries (`host[:port]`) treated as with `--insecure`.
+    /// Registries (`host[:port]`) treated as with `--insecure` (from
+    /// containers' registries.conf).
     pub insecure_registries: Vec<String>,
+    /// Settings by registry (`host[:port]`), from the configuration file.
+    /// `insecure` here wins over `insecure_registries`; `--insecure` wins
+    /// over both.
+    pub registries: BTreeMap<String, RegistrySettings>,
     /// PEM files of extra trusted CAs (`--ca-file`).
     pub ca_files: Vec<PathBuf>,
     /// Directories whose `*.crt` files are trusted CAs (`--cert-dir`).
@@ -63,12 +69,28 @@ pub struct RegistryOptions {
 /// The longest wait between two attempts.
 pub const MAX_BACKOFF: Duration = Duration::from_secs(30);
 
+/// The longest `Retry-After` honoured; a registry asking for more is retried
+/// after this long.
+pub const MAX_RETRY_AFTER: Duration = Duration::from_secs(60);
+
+/// What the configuration says about one registry.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct RegistrySettings {
+    /// Plain http, or https without certificate verification; `None`: not
+    /// said here.
+    pub insecure: Option<bool>,
+    /// A PEM file of CA certificates trusted for this registry, besides the
+    /// `--ca-file` ones.
+    pub ca_file: Option<PathBuf>,
+}
+
 impl Default for RegistryOptions {
     fn default() -> Self {
         RegistryOptions {
             credentials: Credentials::default(),
             insecure: false,
             insecure_registries: Vec::new(),
+            registries: BTreeMap::new(),
             ca_files: Vec::new(),
             cert_dirs: Vec::new(),
             cert_roots: Vec::new(),
@@ -210,7 +232,7 @@ mod bytes_chunk {
 
 #[cfg(test)]
 mod tests {
-    use super::remote::backoff;
+    use super::remote::{backoff, parse_retry_after, pause};
     use super::*;
 
     #[test]
@@ -246,6 +268,38 @@ mod tests {
         }
         assert!(backoff(base, 30) <= MAX_BACKOFF);
         assert!(backoff(base, 30) >= MAX_BACKOFF / 2);
+    }
+
+    #[test]
+    fn retry_after_is_seconds_or_an_http_date() {
+        // 1994-11-06 08:49:37 UTC, the example date of RFC 9110.
+        let now = std::time::UNIX_EPOCH + Duration::from_secs(784_111_777);
+        let secs = Duration::from_secs;
+        assert_eq!(parse_retry_after("2", now), Some(secs(2)));
+        assert_eq!(parse_retry_after(" 120 ", now), Some(secs(120)));
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:50:07 GMT", now),
+            Some(secs(30))
+        );
+        assert_eq!(
+            parse_retry_after("Sun, 06 Nov 1994 08:49:07 GMT", now),
+            Some(Duration::ZERO),
+            "a date already past"
+        );
+        for junk in ["", "-1", "1.5", "soon", "2 s"] {
+            assert_eq!(parse_retry_after(junk, now), None, "{junk:?}");
+        }
+        assert!(parse_retry_after("99999999999999999999999", now).is_some());
+    }
+
+    #[test]
+    fn the_longer_of_backoff_and_retry_after_capped() {
+        let secs = Duration::from_secs;
+        assert_eq!(pause(secs(1), None), secs(1));
+        assert_eq!(pause(secs(1), Some(secs(2))), secs(2));
+        assert_eq!(pause(secs(3), Some(secs(2))), secs(3));
+        assert_eq!(pause(secs(1), Some(Duration::ZERO)), secs(1));
+        assert_eq!(pause(secs(1), Some(secs(3600))), MAX_RETRY_AFTER);
     }
 
     #[test]

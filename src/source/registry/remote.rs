@@ -1,12 +1,16 @@
 //! One registry repository, reached through `oci-client`: connecting (TLS,
 //! credentials, the insecure fallback to plain http), resolving a reference
 //! to its platform images, and streaming blobs, all with retries.
+//!
+//! oci-client's errors carry a refusal's status but not its headers, so when
+//! a registry answers 429 or 503, a plain `HEAD` of the same URL (same TLS
+//! settings, same token) asks it for the `Retry-After` to honour.
 
 use std::collections::HashMap;
 use std::future::Future;
 use std::io;
 use std::path::Path;
-use std::time::Duration;
+use std::time::{Duration, SystemTime};
 
 use futures_util::StreamExt;
 use futures_util::future::try_join_all;
@@ -14,11 +18,12 @@ use oci_client::client::{
     BlobResponse, Certificate, CertificateEncoding, ClientConfig, ClientProtocol,
 };
 use oci_client::errors::{OciDistributionError, OciErrorCode};
+use oci_client::secrets::RegistryAuth;
 use oci_client::{Client, Reference, RegistryOperation};
 use tokio::sync::{OnceCell, mpsc};
 
 use super::auth::Found;
-use super::{MAX_BACKOFF, RegistryOptions};
+use super::{MAX_BACKOFF, MAX_RETRY_AFTER, RegistryOptions, RegistrySettings};
 use crate::platform::Platform;
 use crate::source::digest::Digest;
 use crate::source::layout::{MAX_DOCUMENT, check_bytes, choose_platform, invalid, parse_json};
@@ -41,8 +46,20 @@ pub(super) struct Remote {
     reference: Reference,
     found: Found,
     options: RegistryOptions,
-    /// The client, once connected (https, or http for an insecure registry).
-    client: OnceCell<Client>,
+    /// The clients, once connected (https, or http for an insecure registry).
+    connection: OnceCell<Connection>,
+}
+
+/// A registry reached, and how.
+struct Connection {
+    client: Client,
+    /// Plain requests to the same registry with the same TLS settings
+    /// (redirects not followed), for the `Retry-After` of a refusal.
+    probe: reqwest::Client,
+    /// `https` or `http`.
+    scheme: &'static str,
+    /// The bearer token the registry handed out, if it uses tokens.
+    token: Option<String>,
 }
 
 /// A reference resolved to its platform images.
@@ -127,6 +144,14 @@ fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     text
 }
 
+/// An error's message without the reference in front (the caller adds it).
+fn bare_message(e: SourceError) -> String {
+    match e {
+        SourceError::Invalid { message, .. } => message,
+        other => other.to_string(),
+    }
+}
+
 /// A small pseudo-random fraction in [0, 1) for jitter, from the clock.
 fn jitter() -> f64 {
     let nanos = std::time::SystemTime::now()
@@ -142,6 +167,54 @@ fn jitter() -> f64 {
 pub(super) fn backoff(base: Duration, attempt: u32) -> Duration {
     let exp = base.saturating_mul(1u32 << attempt.min(16));
     exp.min(MAX_BACKOFF).mul_f64(0.5 + jitter() / 2.0)
+}
+
+/// A `Retry-After` value: delay seconds, or an HTTP date (a date already
+/// past is no wait). Anything else is no answer.
+pub(super) fn parse_retry_after(value: &str, now: SystemTime) -> Option<Duration> {
+    let value = value.trim();
+    if !value.is_empty() && value.bytes().all(|b| b.is_ascii_digit()) {
+        return Some(Duration::from_secs(value.parse().unwrap_or(u64::MAX)));
+    }
+    let at = httpdate::parse_http_date(value).ok()?;
+    Some(at.duration_since(now).unwrap_or(Duration::ZERO))
+}
+
+/// The wait after a refusal: the backoff, or what the registry asked for
+/// (at most [`MAX_RETRY_AFTER`]) when that is longer.
+pub(super) fn pause(backoff: Duration, asked: Option<Duration>) -> Duration {
+    asked.map_or(backoff, |a| a.min(MAX_RETRY_AFTER).max(backoff))
+}
+
+/// The path of a manifest under the repository's `/v2/NAME/`.
+fn manifest_path(reference: &Reference) -> String {
+    let r = match (reference.digest(), reference.tag()) {
+        (Some(d), _) => d,
+        (None, Some(t)) => t,
+        (None, None) => "latest",
+    };
+    format!("manifests/{r}")
+}
+
+/// A client for the probes, configured as oci-client configures its own.
+fn probe_client(config: &ClientConfig) -> Result<reqwest::Client, OciDistributionError> {
+    let roots = config
+        .extra_root_certificates
+        .iter()
+        .map(reqwest::Certificate::try_from)
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut builder = reqwest::Client::builder()
+        .danger_accept_invalid_certs(config.accept_invalid_certificates)
+        .tls_certs_merge(roots)
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(config.user_agent);
+    if let Some(t) = config.read_timeout {
+        builder = builder.read_timeout(t);
+    }
+    if let Some(t) = config.connect_timeout {
+        builder = builder.connect_timeout(t);
+    }
+    Ok(builder.build()?)
 }
 
 fn read_pem(path: &Path) -> Result<Certificate, String> {
@@ -186,7 +259,7 @@ impl Remote {
             reference,
             found,
             options: options.clone(),
-            client: OnceCell::new(),
+            connection: OnceCell::new(),
         })
     }
 
@@ -194,14 +267,28 @@ impl Remote {
         self.reference.resolve_registry()
     }
 
+    /// What the configuration says about this registry.
+    fn settings(&self) -> Option<&RegistrySettings> {
+        let registries = &self.options.registries;
+        registries
+            .get(self.reference.registry())
+            .or_else(|| registries.get(self.host()))
+    }
+
+    /// `--insecure`, else the configuration's `insecure` for this registry,
+    /// else whether registries.conf lists it as insecure.
     fn insecure(&self) -> bool {
+        if self.options.insecure {
+            return true;
+        }
+        if let Some(insecure) = self.settings().and_then(|s| s.insecure) {
+            return insecure;
+        }
         let host = self.reference.registry();
-        self.options.insecure
-            || self
-                .options
-                .insecure_registries
-                .iter()
-                .any(|r| r == host || r == self.host())
+        self.options
+            .insecure_registries
+            .iter()
+            .any(|r| r == host || r == self.host())
     }
 
     fn err(&self, message: impl Into<String>) -> SourceError {
@@ -212,6 +299,14 @@ impl Remote {
         let mut certs = Vec::new();
         for f in &self.options.ca_files {
             certs.push(read_pem(f).map_err(|e| self.err(format!("--ca-file: {e}")))?);
+        }
+        if let Some(f) = self.settings().and_then(|s| s.ca_file.as_ref()) {
+            certs.push(read_pem(f).map_err(|e| {
+                self.err(format!(
+                    "ca-file of registry {} in the configuration: {e}",
+                    self.reference.registry()
+                ))
+            })?);
         }
         let mut dirs: Vec<std::path::PathBuf> = self.options.cert_dirs.clone();
         for root in &self.options.cert_roots {
@@ -238,28 +333,39 @@ impl Remote {
         })
     }
 
-    fn build(&self, http: bool) -> Result<Client, SourceError> {
-        Client::try_from(self.config(http)?)
-            .map_err(|e| self.err(format!("setting up the HTTP client: {}", chain(&e))))
+    fn build(&self, http: bool) -> Result<(Client, reqwest::Client), SourceError> {
+        let config = self.config(http)?;
+        let failed = |e: OciDistributionError| {
+            self.err(format!("setting up the HTTP client: {}", chain(&e)))
+        };
+        let probe = probe_client(&config).map_err(failed)?;
+        Ok((Client::try_from(config).map_err(failed)?, probe))
     }
 
     /// Connects and authenticates once: https, or for an insecure registry
     /// https without verification and then plain http.
-    async fn client(&self) -> Result<&Client, SourceError> {
-        self.client
+    async fn connection(&self) -> Result<&Connection, SourceError> {
+        self.connection
             .get_or_try_init(|| async {
-                let https = self.build(false)?;
+                let (https, probe) = self.build(false)?;
+                let connected = |client, probe, scheme, token| Connection {
+                    client,
+                    probe,
+                    scheme,
+                    token,
+                };
                 if !self.insecure() {
-                    self.retry("connecting", || self.ping(&https)).await?;
-                    return Ok(https);
+                    let token = self.retry("connecting", None, || self.ping(&https)).await?;
+                    return Ok(connected(https, probe, "https", token));
                 }
                 match self.ping(&https).await {
-                    Ok(()) => Ok(https),
+                    Ok(token) => Ok(connected(https, probe, "https", token)),
                     Err(OciDistributionError::RequestError(_)) => {
-                        let http = self.build(true)?;
-                        self.retry("connecting over plain http", || self.ping(&http))
+                        let (http, probe) = self.build(true)?;
+                        let token = self
+                            .retry("connecting over plain http", None, || self.ping(&http))
                             .await?;
-                        Ok(http)
+                        Ok(connected(http, probe, "http", token))
                     }
                     Err(e) => Err(self.describe(e, "connecting")),
                 }
@@ -267,15 +373,64 @@ impl Remote {
             .await
     }
 
-    async fn ping(&self, client: &Client) -> Result<(), OciDistributionError> {
+    async fn client(&self) -> Result<&Client, SourceError> {
+        Ok(&self.connection().await?.client)
+    }
+
+    /// Authenticates; the bearer token, if the registry hands one out.
+    async fn ping(&self, client: &Client) -> Result<Option<String>, OciDistributionError> {
         client
             .auth(&self.reference, &self.found.auth, RegistryOperation::Pull)
             .await
-            .map(|_| ())
     }
 
-    /// Runs `op` until it succeeds, fails for good, or the retries are spent.
-    async fn retry<T, F, Fut>(&self, what: &str, mut op: F) -> Result<T, SourceError>
+    /// How long the registry asks to wait before `path` (under the
+    /// repository's `/v2/NAME/`) is asked for again: the `Retry-After` of a
+    /// `HEAD` of it. Any failure is no answer.
+    async fn retry_after(&self, path: &str) -> Option<Duration> {
+        let c = self.connection.get()?;
+        let ns = self
+            .reference
+            .namespace()
+            .map(|ns| format!("?ns={ns}"))
+            .unwrap_or_default();
+        let url = format!(
+            "{}://{}/v2/{}/{path}{ns}",
+            c.scheme,
+            self.host(),
+            self.reference.repository()
+        );
+        let request = match (&c.token, &self.found.auth) {
+            (Some(token), _) => c.probe.head(url).bearer_auth(token),
+            (None, RegistryAuth::Basic(user, password)) => {
+                c.probe.head(url).basic_auth(user, Some(password))
+            }
+            (None, _) => c.probe.head(url),
+        };
+        let response = request.send().await.ok()?;
+        let value = response.headers().get(reqwest::header::RETRY_AFTER)?;
+        parse_retry_after(value.to_str().ok()?, SystemTime::now())
+    }
+
+    /// Waits before retry number `attempt` after `e`: the backoff, or longer
+    /// when the registry refused `path` with 429 or 503 and says how long.
+    async fn wait(&self, e: &OciDistributionError, attempt: u32, path: Option<&str>) {
+        let asked = match (status_of(e), path) {
+            (Some(429 | 503), Some(path)) => self.retry_after(path).await,
+            _ => None,
+        };
+        let backoff = backoff(self.options.retry_delay, attempt);
+        tokio::time::sleep(pause(backoff, asked)).await;
+    }
+
+    /// Runs `op`, a request for `path` (under the repository's `/v2/NAME/`),
+    /// until it succeeds, fails for good, or the retries are spent.
+    async fn retry<T, F, Fut>(
+        &self,
+        what: &str,
+        path: Option<&str>,
+        mut op: F,
+    ) -> Result<T, SourceError>
     where
         F: FnMut() -> Fut,
         Fut: Future<Output = Result<T, OciDistributionError>>,
@@ -285,7 +440,7 @@ impl Remote {
             match op().await {
                 Ok(v) => return Ok(v),
                 Err(e) if retryable(&e) && attempt < self.options.retries => {
-                    tokio::time::sleep(backoff(self.options.retry_delay, attempt)).await;
+                    self.wait(&e, attempt, path).await;
                     attempt += 1;
                 }
                 Err(e) => {
@@ -350,8 +505,9 @@ impl Remote {
         expected: Option<(&Digest, Option<u64>)>,
     ) -> Result<(Vec<u8>, Digest), SourceError> {
         let client = self.client().await?;
+        let path = manifest_path(reference);
         let (bytes, _header) = self
-            .retry(what, || {
+            .retry(what, Some(&path), || {
                 client.pull_manifest_raw(reference, &self.found.auth, ACCEPT)
             })
             .await?;
@@ -389,8 +545,9 @@ impl Remote {
         let client = self.client().await?;
         let digest_text = digest.to_string();
         let full_what = format!("{what} {digest}");
+        let path = format!("blobs/{digest}");
         let bytes = self
-            .retry(&full_what, || async {
+            .retry(&full_what, Some(&path), || async {
                 let mut stream = client
                     .pull_blob_stream(&self.reference, digest_text.as_str())
                     .await?;
@@ -634,9 +791,10 @@ impl Remote {
         size: Option<u64>,
         tx: &mpsc::Sender<io::Result<Vec<u8>>>,
     ) -> Result<(), String> {
-        let client = self.client().await.map_err(|e| e.to_string())?;
+        let client = self.client().await.map_err(bare_message)?;
         let digest_text = digest.to_string();
         let what = format!("blob {digest}");
+        let path = format!("blobs/{digest}");
         let mut offset: u64 = 0;
         let mut attempt = 0u32;
         loop {
@@ -662,11 +820,11 @@ impl Remote {
             let (mut stream, mut skip) = match opened {
                 Ok(s) => s,
                 Err(e) if retryable(&e) && attempt < self.options.retries => {
-                    tokio::time::sleep(backoff(self.options.retry_delay, attempt)).await;
+                    self.wait(&e, attempt, Some(&path)).await;
                     attempt += 1;
                     continue;
                 }
-                Err(e) => return Err(self.describe(e, &what).to_string()),
+                Err(e) => return Err(bare_message(self.describe(e, &what))),
             };
             let mut failed = None;
             while let Some(chunk) = stream.next().await {
