@@ -109,6 +109,14 @@ fn wait_for<T>(limit: Duration, what: &str, mut f: impl FnMut() -> Option<T>) ->
 
 // ---------------------------------------------------------------- the server
 
+/// The binary under test: the one cargo built for the tests, or
+/// `ELFGATE_SERVE_BIN` (a release build, for the load figures).
+fn binary() -> PathBuf {
+    std::env::var_os("ELFGATE_SERVE_BIN")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from(env!("CARGO_BIN_EXE_elfgate")))
+}
+
 /// A running `elfgate serve`; killed (SIGKILL) when dropped.
 struct Server {
     child: Option<Child>,
@@ -133,7 +141,7 @@ impl Server {
         std::fs::write(dir.join("token"), format!("{TOKEN}\n")).unwrap();
         let listen = format!("127.0.0.1:{port}");
         let log = dir.join(log);
-        let child = Command::new(env!("CARGO_BIN_EXE_elfgate"))
+        let child = Command::new(binary())
             .args(["serve", "--listen", &listen, "--log-format", "json"])
             .arg("--db")
             .arg(dir.join("elfgate.db"))
@@ -514,7 +522,18 @@ fn post_events(port: u16, body: &[u8], content_type: &str, token: Option<&str>) 
 fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
     let dir = tempfile::tempdir().unwrap();
     let stall = stalling_registry();
-    let server = Server::start(dir.path(), "serve.log", &["--max-body", "4096"]);
+    std::fs::write(dir.path().join("read-token"), "reader\n").unwrap();
+    let read_token = dir.path().join("read-token");
+    let server = Server::start(
+        dir.path(),
+        "serve.log",
+        &[
+            "--max-body",
+            "4096",
+            "--read-token-file",
+            read_token.to_str().unwrap(),
+        ],
+    );
     let port = server.port;
     let host = format!("127.0.0.1:{stall}");
     let good = distribution_event(&host, "team/app", &fake_digest(1), "push").to_string();
@@ -548,6 +567,22 @@ fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
             "read without token",
             request(port, "GET", "/v1/scans", &[], b""),
             401,
+        ),
+        (
+            "write with the read token",
+            post_events(port, good.as_bytes(), events, Some("reader")),
+            401,
+        ),
+        (
+            "read with the read token",
+            request(
+                port,
+                "GET",
+                "/v1/scans",
+                &[("Authorization", "Bearer reader")],
+                b"",
+            ),
+            200,
         ),
         (
             "malformed JSON",
@@ -841,5 +876,78 @@ fn load_on_loopback_loses_no_event() {
     assert_eq!(
         accepted.iter().filter(|l| l["result"] == "new").count(),
         DISTINCT
+    );
+}
+
+#[test]
+fn registry_errors_are_retried_then_stored_as_failed_and_slow_scans_time_out() {
+    let dir = tempfile::tempdir().unwrap();
+    let stall = stalling_registry();
+    // Nothing listens on `closed`: every connection is refused.
+    let closed = free_port();
+    let server = Server::start(
+        dir.path(),
+        "serve.log",
+        &[
+            "--scan-retries",
+            "2",
+            "--scan-retry-delay",
+            "0.1",
+            "--retry-times",
+            "0",
+            "--scan-timeout",
+            "2",
+            "--registry-timeout",
+            "600",
+        ],
+    );
+    let unreachable = format!("127.0.0.1:{closed}/team/app@{}", fake_digest(1));
+    let slow = format!("127.0.0.1:{stall}/team/app@{}", fake_digest(2));
+    for image in [&unreachable, &slow] {
+        let r = post_json(server.port, "/v1/scans", &json!({ "image": image }));
+        assert_eq!(r.status, 202, "{}", r.body);
+    }
+    let finished = |n: usize| {
+        wait_for(Duration::from_secs(60), "the scan to fail", || {
+            let doc = server.scan(&fake_digest(n)).json();
+            (doc["status"] != "queued" && doc["status"] != "running").then_some(doc)
+        })
+    };
+    let refused = finished(1);
+    assert_eq!(refused["status"], "failed", "{refused:#}");
+    assert!(refused["summary"].is_null() && refused.get("report").is_none());
+    assert!(
+        refused["error"]
+            .as_str()
+            .unwrap()
+            .contains(&format!("127.0.0.1:{closed}")),
+        "{refused:#}"
+    );
+    let retries = server.log_lines("scan retry");
+    assert_eq!(
+        retries
+            .iter()
+            .filter(|l| l["key"] == fake_digest(1).as_str())
+            .count(),
+        2
+    );
+    let timed_out = finished(2);
+    assert_eq!(timed_out["status"], "failed");
+    assert!(
+        timed_out["error"].as_str().unwrap().contains("timed out"),
+        "{timed_out:#}"
+    );
+    let metrics = request(server.port, "GET", "/metrics", &[], b"").body;
+    assert!(
+        metrics.contains("elfgate_scans_total{outcome=\"failed\"} 2"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("elfgate_registry_errors_total 3"),
+        "{metrics}"
+    );
+    assert!(
+        metrics.contains("elfgate_scans_total{outcome=\"clean\"} 0"),
+        "{metrics}"
     );
 }
