@@ -137,7 +137,13 @@ pub fn run(args: ServeArgs) -> anyhow::Result<u8> {
                 .unwrap_or(i64::MAX),
             max_count: args.retain_count,
         },
-        aliases: Aliases(args.registry_alias),
+        // The flags first: the first match wins.
+        aliases: Aliases(
+            args.registry_alias
+                .into_iter()
+                .chain(config.registry_aliases.iter().cloned())
+                .collect(),
+        ),
         notify_url: args.notify_url,
         log: Logger {
             format: match args.log_format {

@@ -37,6 +37,9 @@ use super::event::{self, Parsed, Rejected};
 use super::log::{now_ms, rfc3339};
 use super::store::{Enqueued, Filter, ScanRecord, Status, StoreError};
 
+/// Connections open at once; more wait in the listen backlog.
+const MAX_CONNECTIONS: usize = 1024;
+
 /// Seconds a refused sender is asked to wait.
 const RETRY_AFTER: &str = "10";
 
@@ -79,6 +82,65 @@ pub fn router(state: Arc<State>) -> Router {
         .layer(middleware::from_fn_with_state(Arc::clone(&state), auth))
         .layer(middleware::from_fn_with_state(Arc::clone(&state), observe))
         .with_state(state)
+}
+
+/// Serves connections until `stop` turns true, then lets each finish its
+/// request. At most [`MAX_CONNECTIONS`] at once; a client gets `timeout` to
+/// send its request headers (a connection that trickles them is closed).
+pub async fn accept(
+    listener: tokio::net::TcpListener,
+    app: Router,
+    mut stop: tokio::sync::watch::Receiver<bool>,
+    timeout: std::time::Duration,
+) {
+    let slots = Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let mut connections = tokio::task::JoinSet::new();
+    loop {
+        let slot = tokio::select! {
+            slot = Arc::clone(&slots).acquire_owned() => slot,
+            _ = stopped(&mut stop) => break,
+        };
+        let Ok(slot) = slot else { break };
+        let (io, _) = tokio::select! {
+            accepted = listener.accept() => match accepted {
+                Ok(pair) => pair,
+                Err(_) => {
+                    // Out of file descriptors, or a connection reset before
+                    // it was accepted: wait a little rather than spin.
+                    tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+                    continue;
+                }
+            },
+            _ = stopped(&mut stop) => break,
+        };
+        let service = hyper_util::service::TowerToHyperService::new(app.clone());
+        let mut stop = stop.clone();
+        connections.spawn(async move {
+            let mut builder = hyper::server::conn::http1::Builder::new();
+            builder
+                .timer(hyper_util::rt::TokioTimer::new())
+                .header_read_timeout(timeout);
+            let conn = builder.serve_connection(hyper_util::rt::TokioIo::new(io), service);
+            tokio::pin!(conn);
+            tokio::select! {
+                _ = conn.as_mut() => {}
+                _ = stopped(&mut stop) => {
+                    conn.as_mut().graceful_shutdown();
+                    let _ = conn.await;
+                }
+            }
+            drop(slot);
+        });
+        // Reap finished connections so the set does not grow.
+        while connections.try_join_next().is_some() {}
+    }
+    drop(listener);
+    while connections.join_next().await.is_some() {}
+}
+
+/// Waits until `stop` turns true (or its sender is gone).
+async fn stopped(stop: &mut tokio::sync::watch::Receiver<bool>) {
+    let _ = stop.wait_for(|s| *s).await;
 }
 
 fn error(status: StatusCode, message: &str) -> Response {
@@ -246,7 +308,10 @@ async fn webhook(
             return error(StatusCode::INTERNAL_SERVER_ERROR, "the store failed");
         }
     };
+    // Wake every idle worker, and leave a wake-up for one that is between
+    // an empty claim and its wait.
     state.wake.notify_waiters();
+    state.wake.notify_one();
     let mut accepted = Vec::new();
     for (p, r) in pushes.iter().zip(&results) {
         let label = match r {
@@ -334,7 +399,7 @@ fn view(rec: ScanRecord, with_report: bool) -> ScanView {
                        "source": p.source, "received_at": rfc3339(p.received_at)})
             })
             .collect(),
-        report: if with_report { report } else { None },
+        report,
     }
 }
 

@@ -175,20 +175,12 @@ async fn serve(settings: Settings) -> Result<(), ServeError> {
 
     let app = http::router(Arc::clone(&state));
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
-    let server_state = Arc::clone(&state);
-    let server = tokio::spawn(async move {
-        let mut stop_rx = stop_rx;
-        let r = axum::serve(listener, app)
-            .with_graceful_shutdown(async move {
-                let _ = stop_rx.wait_for(|s| *s).await;
-            })
-            .await;
-        if let Err(e) = r {
-            server_state
-                .log
-                .error("server error", &[("error", json!(e.to_string()))]);
-        }
-    });
+    let server = tokio::spawn(http::accept(
+        listener,
+        app,
+        stop_rx,
+        state.settings.request_timeout,
+    ));
 
     let signal = shutdown_signal().await;
     log.info(

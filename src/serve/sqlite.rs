@@ -62,6 +62,12 @@ pub struct SqliteStore {
     reader: Mutex<Connection>,
 }
 
+impl From<rusqlite::Error> for StoreError {
+    fn from(e: rusqlite::Error) -> Self {
+        StoreError::Db(e.to_string())
+    }
+}
+
 fn open(path: &Path) -> Result<Connection, StoreError> {
     let conn =
         Connection::open(path).map_err(|e| StoreError::Db(format!("{}: {e}", path.display())))?;

@@ -190,12 +190,6 @@ pub enum StoreError {
     Closed,
 }
 
-impl From<rusqlite::Error> for StoreError {
-    fn from(e: rusqlite::Error) -> Self {
-        StoreError::Db(e.to_string())
-    }
-}
-
 /// The queue and the results. Every method blocks; async callers run them
 /// on a blocking thread.
 pub trait Store: Send + Sync {

@@ -274,6 +274,22 @@ fn stalling_registry() -> u16 {
     port
 }
 
+/// A server with one worker and a registry that stalls: the first scan
+/// taken never ends, and the rest stays queued.
+fn stalled_server(dir: &Path, extra: &[&str]) -> (Server, u16) {
+    let stall = stalling_registry();
+    let mut args = vec![
+        "--workers",
+        "1",
+        "--retry-times",
+        "0",
+        "--registry-timeout",
+        "600",
+    ];
+    args.extend_from_slice(extra);
+    (Server::start(dir, "serve.log", &args), stall)
+}
+
 /// A receiver for the outbound notifications: records each POST body.
 fn notification_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
@@ -530,6 +546,8 @@ fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
         &[
             "--max-body",
             "4096",
+            "--request-timeout",
+            "2",
             "--read-token-file",
             read_token.to_str().unwrap(),
         ],
@@ -692,6 +710,22 @@ fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
     let _ = raw.read_to_end(&mut sink);
     alive();
 
+    // A client that trickles its headers is cut off after the request
+    // timeout, and others are served meanwhile.
+    let mut slow = TcpStream::connect(("127.0.0.1", port)).unwrap();
+    slow.set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    slow.write_all(b"POST /v1/scans HTTP/1.1\r\nHost: x\r\n")
+        .unwrap();
+    let opened = Instant::now();
+    alive();
+    let mut rest = Vec::new();
+    let _ = slow.read_to_end(&mut rest);
+    assert!(
+        opened.elapsed() < Duration::from_secs(15),
+        "a connection that never finished its headers stayed open"
+    );
+
     // Nothing hostile reached the queue; the good event still does.
     assert!(server.all_scans("").is_empty());
     let r = post_events(port, good.as_bytes(), events, Some(TOKEN));
@@ -702,21 +736,7 @@ fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
 #[test]
 fn a_full_queue_answers_503_with_retry_after() {
     let dir = tempfile::tempdir().unwrap();
-    let stall = stalling_registry();
-    let server = Server::start(
-        dir.path(),
-        "serve.log",
-        &[
-            "--workers",
-            "1",
-            "--max-queue",
-            "3",
-            "--retry-times",
-            "0",
-            "--registry-timeout",
-            "600",
-        ],
-    );
+    let (server, stall) = stalled_server(dir.path(), &["--max-queue", "3"]);
     let host = format!("127.0.0.1:{stall}");
     let post = |n: usize| {
         let body = distribution_event(&host, "team/app", &fake_digest(n), "push");
@@ -799,19 +819,7 @@ fn load_on_loopback_loses_no_event() {
     const CLIENTS: usize = 16;
     let dir = tempfile::tempdir().unwrap();
     // The one worker stalls on its first scan: only acceptance is measured.
-    let stall = stalling_registry();
-    let server = Server::start(
-        dir.path(),
-        "serve.log",
-        &[
-            "--workers",
-            "1",
-            "--retry-times",
-            "0",
-            "--registry-timeout",
-            "600",
-        ],
-    );
+    let (server, stall) = stalled_server(dir.path(), &[]);
     let host = format!("127.0.0.1:{stall}");
     let port = server.port;
     let started = Instant::now();
