@@ -8,7 +8,7 @@
 //! error, never as clean.
 
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Instant;
 
 use serde_json::json;
 use tokio::sync::oneshot;
@@ -144,7 +144,7 @@ async fn run_job(state: &Arc<State>, job: Claimed, permit: tokio::sync::OwnedSem
                 if registry {
                     state.metrics.registry_error();
                 }
-                if registry && attempt < settings.scan_retries && !state.is_draining() {
+                if registry && attempt < settings.scan_retries {
                     let delay = settings.retry_delay * 2u32.saturating_pow(attempt);
                     state.log.warn(
                         "scan retry",
@@ -156,7 +156,15 @@ async fn run_job(state: &Arc<State>, job: Claimed, permit: tokio::sync::OwnedSem
                     );
                     state.metrics.retry();
                     attempt += 1;
-                    tokio::time::sleep(delay).await;
+                    tokio::select! {
+                        _ = tokio::time::sleep(delay) => {}
+                        _ = state.drain.notified() => {}
+                    }
+                    if state.is_draining() {
+                        // Not a failure: the next start tries again.
+                        release(state, &job.key).await;
+                        return;
+                    }
                     permit = Arc::clone(&state.permits).acquire_owned().await.ok();
                     continue;
                 }
@@ -244,5 +252,14 @@ async fn run_job(state: &Arc<State>, job: Claimed, permit: tokio::sync::OwnedSem
     }
 }
 
-/// The wait between two scan attempts before the backoff doubles.
-pub const DEFAULT_RETRY_DELAY: Duration = Duration::from_secs(2);
+/// Puts a scan that will not finish now back in the queue.
+async fn release(state: &Arc<State>, key: &str) {
+    let store = Arc::clone(&state.store);
+    let owned = key.to_string();
+    if let Ok(Err(e)) = tokio::task::spawn_blocking(move || store.release(&owned)).await {
+        state.log.error(
+            "store error",
+            &[("key", json!(key)), ("error", json!(e.to_string()))],
+        );
+    }
+}
