@@ -412,11 +412,35 @@ fn registry_notification_leads_to_a_stored_report() {
     assert_eq!(scans[0]["attempts"], 1);
     assert_eq!(server.log_lines("scan finished").len(), 1);
 
+    // Harbor's webhook names the same kind of push.
+    let tini = registry.push(&layout("tini-static"), "team/tini:v2");
+    let tini_digest = remote_digest(&tini);
+    let harbor = json!({"type": "PUSH_ARTIFACT", "occur_at": 1, "operator": "ci",
+        "event_data": {"resources": [{"digest": tini_digest, "tag": "v2",
+            "resource_url": format!("{tini}")}],
+          "repository": {"name": "tini", "namespace": "team", "repo_full_name": "team/tini",
+            "repo_type": "private"}}});
+    let r = post_json(server.port, "/v1/webhooks/harbor", &harbor);
+    assert_eq!(r.status, 202, "{}", r.body);
+    let tini_done = wait_for(Duration::from_secs(60), "the harbor scan", || {
+        let doc = server.scan(&tini_digest).json();
+        (doc["status"] == "done").then_some(doc)
+    });
+    assert_eq!(
+        tini_done["reference"],
+        format!("docker://{}/team/tini@{tini_digest}", registry.host())
+    );
+    assert_eq!(tini_done["pushes"][0]["source"], "harbor");
+
     // The notification about the errors arrived.
     let note = wait_for(Duration::from_secs(20), "the notification", || {
-        notes.lock().unwrap().first().cloned()
+        notes
+            .lock()
+            .unwrap()
+            .iter()
+            .filter_map(|n| serde_json::from_str::<Value>(n).ok())
+            .find(|n| n["digest"] == digest.as_str())
     });
-    let note: Value = serde_json::from_str(&note).unwrap();
     assert!(
         note["text"].as_str().unwrap().contains(&reference),
         "{note}"
@@ -425,10 +449,19 @@ fn registry_notification_leads_to_a_stored_report() {
     assert!(note["summary"]["error"].as_u64().unwrap() >= 1, "{note}");
 
     let metrics = request(server.port, "GET", "/metrics", &[], b"");
+    let with_findings = [&done, &tini_done]
+        .iter()
+        .filter(|d| {
+            let s = &d["summary"];
+            ["error", "warning", "info"]
+                .iter()
+                .any(|k| s[k].as_u64().unwrap() > 0)
+        })
+        .count();
     assert!(
-        metrics
-            .body
-            .contains("elfgate_scans_total{outcome=\"findings\"} 1"),
+        metrics.body.contains(&format!(
+            "elfgate_scans_total{{outcome=\"findings\"}} {with_findings}"
+        )),
         "{}",
         metrics.body
     );
