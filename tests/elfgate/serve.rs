@@ -814,7 +814,9 @@ fn sigterm_drains_running_scans_and_leaves_the_rest_queued() {
     require_tools(&["docker-registry", "skopeo"]);
     let registry = Registry::plain();
     let mut refs = Vec::new();
-    for name in ["consul-template", "tini-static", "glibc-too-new"] {
+    // The largest first: the only worker takes it, and it runs long enough
+    // that the signal lands while it does.
+    for name in ["bookworm-minbase", "consul-template", "tini-static"] {
         let pushed = registry.push(&layout(name), &format!("{name}:v1"));
         let digest = remote_digest(&pushed);
         refs.push((format!("{}/{name}@{digest}", registry.host()), digest));
@@ -844,6 +846,7 @@ fn sigterm_drains_running_scans_and_leaves_the_rest_queued() {
     assert_eq!(finished, [running]);
     let stopped = &log_lines(&log, "stopped")[0];
     assert_eq!(stopped["queued"], (refs.len() - 1) as u64, "{stopped}");
+    assert_eq!(stopped["interrupted"], 0, "{stopped}");
 
     // The rest is still queued, and the next start scans it.
     let server = Server::start(dir.path(), "second.log", &args);
@@ -1002,4 +1005,39 @@ fn registry_errors_are_retried_then_stored_as_failed_and_slow_scans_time_out() {
         metrics.contains("elfgate_scans_total{outcome=\"clean\"} 0"),
         "{metrics}"
     );
+}
+
+#[test]
+fn a_scan_still_running_at_the_drain_deadline_stays_queued() {
+    let dir = tempfile::tempdir().unwrap();
+    let (mut server, stall) = stalled_server(dir.path(), &["--drain-timeout", "1"]);
+    let digest = fake_digest(7);
+    let body = distribution_event(&format!("127.0.0.1:{stall}"), "team/app", &digest, "push");
+    assert_eq!(
+        post_json(server.port, "/v1/webhooks/distribution", &body).status,
+        202
+    );
+    wait_for(Duration::from_secs(20), "the worker to take it", || {
+        (server.scan(&digest).json()["status"] == "running").then_some(())
+    });
+    let (code, took) = server.sigterm(Duration::from_secs(30));
+    assert_eq!(code, 0);
+    assert!(took < Duration::from_secs(15), "the drain took {took:?}");
+    let stopped = &log_lines(&server.log, "stopped")[0];
+    assert_eq!(
+        (stopped["queued"].as_u64(), stopped["interrupted"].as_u64()),
+        (Some(1), Some(1)),
+        "{stopped}"
+    );
+    assert!(log_lines(&server.log, "scan finished").is_empty());
+    // The next start takes it again.
+    let again = Server::start(
+        dir.path(),
+        "second.log",
+        &["--workers", "1", "--registry-timeout", "600"],
+    );
+    wait_for(Duration::from_secs(20), "the second attempt", || {
+        let doc = again.scan(&digest).json();
+        (doc["status"] == "running" && doc["attempts"] == 2).then_some(())
+    });
 }
