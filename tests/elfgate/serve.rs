@@ -290,8 +290,9 @@ fn stalled_server(dir: &Path, extra: &[&str]) -> (Server, u16) {
     (Server::start(dir, "serve.log", &args), stall)
 }
 
-/// A receiver for the outbound notifications: records each POST body.
-fn notification_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
+/// A receiver for the outbound notifications: records each POST body, and
+/// answers the first `refuse` of them with 503.
+fn notification_sink(refuse: usize) -> (u16, Arc<Mutex<Vec<String>>>) {
     let listener = TcpListener::bind("127.0.0.1:0").unwrap();
     let port = listener.local_addr().unwrap().port();
     let got = Arc::new(Mutex::new(Vec::new()));
@@ -315,8 +316,13 @@ fn notification_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
             sink.lock()
                 .unwrap()
                 .push(String::from_utf8_lossy(&body).into_owned());
+            let seen = sink.lock().unwrap().len();
             let mut s = reader.into_inner();
-            let _ = s.write_all(b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok");
+            let _ = s.write_all(if seen <= refuse {
+                b"HTTP/1.1 503 Service Unavailable\r\nContent-Length: 0\r\n\r\n".as_slice()
+            } else {
+                b"HTTP/1.1 200 OK\r\nContent-Length: 2\r\n\r\nok".as_slice()
+            });
             let _ = s.shutdown(Shutdown::Both);
         }
     });
@@ -329,7 +335,7 @@ fn notification_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
 fn registry_notification_leads_to_a_stored_report() {
     require_tools(&["docker-registry", "skopeo"]);
     let dir = tempfile::tempdir().unwrap();
-    let (sink, notes) = notification_sink();
+    let (sink, notes) = notification_sink(1);
     let notify = format!("http://127.0.0.1:{sink}/hook");
     let server = Server::start(
         dir.path(),
@@ -432,14 +438,16 @@ fn registry_notification_leads_to_a_stored_report() {
     );
     assert_eq!(tini_done["pushes"][0]["source"], "harbor");
 
-    // The notification about the errors arrived.
+    // The notification about the errors arrived, sent again after a refusal.
     let note = wait_for(Duration::from_secs(20), "the notification", || {
-        notes
+        let about: Vec<Value> = notes
             .lock()
             .unwrap()
             .iter()
             .filter_map(|n| serde_json::from_str::<Value>(n).ok())
-            .find(|n| n["digest"] == digest.as_str())
+            .filter(|n| n["digest"] == digest.as_str())
+            .collect();
+        (about.len() >= 2).then(|| about[1].clone())
     });
     assert!(
         note["text"].as_str().unwrap().contains(&reference),
@@ -738,6 +746,32 @@ fn hostile_requests_get_their_status_and_the_server_keeps_serving() {
         let body = distribution_event(&host, repository, &fake_digest(3), "push").to_string();
         let r = post_events(port, body.as_bytes(), events, Some(TOKEN));
         assert_eq!(r.status, 422, "{repository:?}: {}", r.body);
+        alive();
+    }
+    for (path, body, status) in [
+        ("/v1/webhooks/harbor", json!({"event_data": {}}), 400),
+        (
+            "/v1/webhooks/harbor",
+            json!({"type": "DELETE_ARTIFACT"}),
+            200,
+        ),
+        (
+            "/v1/webhooks/harbor",
+            json!({"type": "PUSH_ARTIFACT", "event_data": {
+                "resources": [{"digest": fake_digest(5), "resource_url": "h/x;id:v1"}],
+                "repository": {"repo_full_name": "x;id"}}}),
+            422,
+        ),
+        ("/v1/webhooks/dockerhub", json!({"push_data": {}}), 400),
+        (
+            "/v1/webhooks/dockerhub",
+            json!({"push_data": {"tag": "$(id)"}, "repository": {"repo_name": "team/app"}}),
+            422,
+        ),
+        ("/v1/scans", json!({"image": "x", "extra": 1}), 400),
+    ] {
+        let r = post_json(port, path, &body);
+        assert_eq!(r.status, status, "{path} {body}: {}", r.body);
         alive();
     }
     let r = post_json(port, "/v1/scans", &json!({"image": "/etc/passwd"}));
