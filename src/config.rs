@@ -54,6 +54,11 @@ fail-on = "error"
 # The Dockerfiles `elfgate dockerfile` with no PATH and the hooks check.
 dockerfiles = ["Dockerfile"]
 
+# `elfgate serve`: the address to reach a registry at, by the name its
+# webhook events give (as `--registry-alias PUBLIC=ADDRESS`).
+# [serve.registry-aliases]
+# "registry.example.com" = "registry.internal:5000"
+
 # Per-rule severity: "error", "warning", "info", or "off" to drop the rule.
 [rules]
 # page-size = "off"
@@ -85,6 +90,8 @@ pub struct Config {
     pub ignores: Vec<Ignore>,
     /// How to reach each registry (`host[:port]`).
     pub registries: BTreeMap<String, RegistrySettings>,
+    /// `[serve.registry-aliases]`: registry name in events → address to reach.
+    pub registry_aliases: Vec<(String, String)>,
 }
 
 /// A configuration file that cannot be used, and where.
@@ -129,6 +136,8 @@ struct Raw {
     ignore: Vec<Spanned<RawIgnore>>,
     #[serde(default)]
     registries: BTreeMap<Spanned<String>, RawRegistry>,
+    #[serde(default)]
+    serve: RawServe,
 }
 
 #[derive(Deserialize)]
@@ -136,6 +145,13 @@ struct Raw {
 struct RawRegistry {
     insecure: Option<bool>,
     ca_file: Option<Spanned<String>>,
+}
+
+#[derive(Deserialize, Default)]
+#[serde(deny_unknown_fields, rename_all = "kebab-case")]
+struct RawServe {
+    #[serde(default)]
+    registry_aliases: BTreeMap<String, String>,
 }
 
 #[derive(Deserialize)]
@@ -209,6 +225,7 @@ pub fn parse(text: &str, file: &str) -> Result<Config, ConfigError> {
         max_file_size: raw.max_file_size,
         images: raw.images,
         dockerfiles: raw.dockerfiles,
+        registry_aliases: raw.serve.registry_aliases.into_iter().collect(),
         ..Config::default()
     };
     if let Some(list) = raw.platforms {
@@ -374,6 +391,9 @@ fail-on = "warning"
 max-file-size = 1024
 images = ["oci:out"]
 
+[serve.registry-aliases]
+"registry.example.com" = "registry.internal:5000"
+
 [rules]
 page-size = "off"
 toolchain-bug = "error"
@@ -395,6 +415,13 @@ expires = "2030-01-01"
         assert_eq!(c.fail_on, Some(FailOn::Severity(Severity::Warning)));
         assert_eq!(c.max_file_size, Some(1024));
         assert_eq!(c.images, ["oci:out"]);
+        assert_eq!(
+            c.registry_aliases,
+            [(
+                "registry.example.com".to_string(),
+                "registry.internal:5000".to_string()
+            )]
+        );
         assert_eq!(c.rules["page-size"], RuleSetting::Off);
         assert_eq!(
             c.rules["toolchain-bug"],
@@ -404,8 +431,8 @@ expires = "2030-01-01"
         let ig = &c.ignores[0];
         assert_eq!(ig.rule.as_deref(), Some("missing-library"));
         assert_eq!(ig.expires.unwrap().to_string(), "2026-12-31");
-        // The `[[ignore]]` header is on line 11.
-        assert_eq!(ig.origin, "c.toml:11");
+        // The `[[ignore]]` header is on line 14.
+        assert_eq!(ig.origin, "c.toml:14");
         assert_eq!(c.ignores[1].expires.unwrap().to_string(), "2030-01-01");
     }
 

@@ -17,4 +17,5 @@ pub mod progress;
 pub mod report;
 pub mod rules;
 pub mod scan;
+pub mod serve;
 pub mod source;

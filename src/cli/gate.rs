@@ -33,13 +33,8 @@ pub struct GateArgs {
     /// info, never [default: fail-on from the configuration, else error].
     #[arg(long, value_name = "SEVERITY")]
     fail_on: Option<FailOn>,
-    /// The configuration file [default: .elfgate.toml in the working
-    /// directory or the nearest parent that has one].
-    #[arg(long, value_name = "FILE")]
-    config: Option<PathBuf>,
-    /// Read no configuration file.
-    #[arg(long, conflicts_with = "config")]
-    no_config: bool,
+    #[command(flatten)]
+    config: ConfigArgs,
     /// Report and fail on only the findings that this baseline does not have.
     #[arg(long, value_name = "FILE", conflicts_with = "write_baseline")]
     baseline: Option<PathBuf>,
@@ -49,9 +44,46 @@ pub struct GateArgs {
     write_baseline: Option<PathBuf>,
 }
 
+/// Where the configuration comes from (`scan`, `dockerfile`, `serve`).
+#[derive(Debug, Args)]
+pub struct ConfigArgs {
+    /// The configuration file [default: .elfgate.toml in the working
+    /// directory or the nearest parent that has one].
+    #[arg(long, value_name = "FILE")]
+    config: Option<PathBuf>,
+    /// Read no configuration file.
+    #[arg(long, conflicts_with = "config")]
+    no_config: bool,
+}
+
 impl GateArgs {
     /// The configuration: `--config`, else the nearest `.elfgate.toml`.
     pub fn load_config(&self) -> anyhow::Result<Config> {
+        self.config.load()
+    }
+
+    fn fail_on(&self, config: &Config) -> FailOn {
+        self.fail_on.or(config.fail_on).unwrap_or(DEFAULT_FAIL_ON)
+    }
+}
+
+/// `--fail-on` when neither the flag nor the configuration sets it.
+const DEFAULT_FAIL_ON: FailOn = FailOn::Severity(Severity::Error);
+
+/// The policy of a configuration: its rule settings and ignores.
+pub fn policy(config: &Config, fail_on: Option<FailOn>, baseline: Option<Baseline>) -> Policy {
+    Policy {
+        fail_on: fail_on.or(config.fail_on).unwrap_or(DEFAULT_FAIL_ON),
+        rules: config.rules.clone(),
+        ignores: config.ignores.clone(),
+        baseline,
+        ..Policy::default()
+    }
+}
+
+impl ConfigArgs {
+    /// The configuration: `--config`, else the nearest `.elfgate.toml`.
+    pub fn load(&self) -> anyhow::Result<Config> {
         if self.no_config {
             return Ok(Config::default());
         }
@@ -63,12 +95,6 @@ impl GateArgs {
             Some(path) => Ok(config::load(&path)?),
             None => Ok(Config::default()),
         }
-    }
-
-    fn fail_on(&self, config: &Config) -> FailOn {
-        self.fail_on
-            .or(config.fail_on)
-            .unwrap_or(FailOn::Severity(Severity::Error))
     }
 }
 
@@ -140,13 +166,7 @@ pub fn finish(
         Some(path) => Some(read_baseline(path)?),
         None => None,
     };
-    let policy = Policy {
-        fail_on,
-        rules: config.rules.clone(),
-        ignores: config.ignores.clone(),
-        baseline,
-        ..Policy::default()
-    };
+    let policy = policy(config, Some(fail_on), baseline);
     let outcome = policy.apply(&mut report);
     for note in &outcome.notes {
         eprintln!("elfgate: {note}");

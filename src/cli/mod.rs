@@ -8,6 +8,7 @@ mod init;
 mod registry;
 mod rules;
 mod scan;
+mod serve;
 
 use std::ffi::OsString;
 
@@ -38,6 +39,8 @@ enum Command {
         /// The rule's slug, e.g. libc-mismatch.
         rule: String,
     },
+    /// Scan every image a registry announces: the webhook scanner.
+    Serve(Box<serve::ServeArgs>),
     /// Check Dockerfiles for what breaks multi-platform images, before building.
     Dockerfile(dockerfile::DockerfileArgs),
     /// Write a commented .elfgate.toml.
@@ -78,6 +81,7 @@ where
         Command::Dockerfile(args) => {
             dockerfile::run(args, matches.subcommand_matches("dockerfile"))
         }
+        Command::Serve(args) => serve::run(*args),
         Command::Init(args) => init::run(args),
         Command::Hook { command } => hook::run(command),
         Command::Rules { markdown } => rules::run(markdown),

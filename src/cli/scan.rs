@@ -2,6 +2,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, bail};
 use clap::{ArgMatches, Args};
+use elfgate::config::Config;
 use elfgate::layers::Limits;
 use elfgate::platform::{self, Platform};
 use elfgate::report::{self, Report};
@@ -27,14 +28,23 @@ pub struct ScanArgs {
     require_platform: Option<PlatformList>,
     #[command(flatten)]
     gate: super::gate::GateArgs,
-    /// Largest ELF file read, in bytes; larger ones are reported as
-    /// unreadable-elf [default: max-file-size from the configuration, else 512 MiB].
-    #[arg(long, value_name = "BYTES")]
-    max_file_size: Option<u64>,
     /// Add an inventory of every ELF file per platform (path, linkage, libc,
     /// toolchain versions) to the JSON report; the table gets a summary.
     #[arg(long)]
     inventory: bool,
+    #[command(flatten)]
+    limits: LimitArgs,
+    #[command(flatten)]
+    registry: Box<super::registry::RegistryArgs>,
+}
+
+/// The limits on what one image may hold (`scan`, `serve`).
+#[derive(Debug, Args)]
+pub struct LimitArgs {
+    /// Largest ELF file read, in bytes; larger ones are reported as
+    /// unreadable-elf [default: max-file-size from the configuration, else 512 MiB].
+    #[arg(long, value_name = "BYTES")]
+    max_file_size: Option<u64>,
     /// Most bytes one layer may decompress to; more is an error (a decompression bomb).
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_layer_bytes)]
     max_layer_bytes: u64,
@@ -53,8 +63,25 @@ pub struct ScanArgs {
     /// Most bytes of tar extension records (long names, PAX headers) before one entry.
     #[arg(long, value_name = "BYTES", default_value_t = Limits::default().max_tar_header_bytes)]
     max_tar_header_bytes: u64,
-    #[command(flatten)]
-    registry: Box<super::registry::RegistryArgs>,
+}
+
+impl LimitArgs {
+    /// The limits, `max-file-size` falling back to the configuration.
+    pub fn limits(&self, config: &Config) -> Limits {
+        Limits {
+            max_elf_size: self
+                .max_file_size
+                .or(config.max_file_size)
+                .unwrap_or(Limits::default().max_elf_size),
+            max_layer_bytes: self.max_layer_bytes,
+            max_image_bytes: self.max_image_bytes,
+            max_entries: self.max_entries,
+            max_path_len: self.max_path_length,
+            max_path_depth: self.max_path_depth,
+            max_tar_header_bytes: self.max_tar_header_bytes,
+            ..Limits::default()
+        }
+    }
 }
 
 /// A comma-separated list of platforms, as one argument.
@@ -88,19 +115,7 @@ pub fn run(args: ScanArgs, matches: Option<&ArgMatches>) -> anyhow::Result<u8> {
     let options = ScanOptions {
         platforms: args.platform.map(|l| l.0).unwrap_or_default(),
         required,
-        limits: Limits {
-            max_elf_size: args
-                .max_file_size
-                .or(config.max_file_size)
-                .unwrap_or(Limits::default().max_elf_size),
-            max_layer_bytes: args.max_layer_bytes,
-            max_image_bytes: args.max_image_bytes,
-            max_entries: args.max_entries,
-            max_path_len: args.max_path_length,
-            max_path_depth: args.max_path_depth,
-            max_tar_header_bytes: args.max_tar_header_bytes,
-            ..Limits::default()
-        },
+        limits: args.limits.limits(&config),
         registry: args.registry.registry_options(&config)?,
         cache: Some(args.registry.cache()),
         progress: args.registry.progress(),

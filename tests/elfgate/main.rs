@@ -9,5 +9,6 @@ mod oracle;
 mod registry;
 mod rules_fire;
 mod seeds;
+mod serve;
 mod synthetic;
 mod toolchain;

@@ -19,7 +19,7 @@ use crate::harness::{ImageBuilder, LayerSpec, ManifestSpec, Run, fixture};
 // ---------------------------------------------------------------- running
 
 /// Runs `elfgate ARGS` with a clean environment plus `env`, feeding `stdin`.
-fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
+pub(crate) fn run(args: &[&str], env: &[(&str, &str)], stdin: Option<&str>) -> Run {
     let mut cmd = Command::new(env!("CARGO_BIN_EXE_elfgate"));
     cmd.args(args)
         .env_clear()
@@ -57,7 +57,7 @@ fn normalized(run: &Run) -> Value {
     doc
 }
 
-fn free_port() -> u16 {
+pub(crate) fn free_port() -> u16 {
     TcpListener::bind("127.0.0.1:0")
         .unwrap()
         .local_addr()
@@ -72,7 +72,7 @@ fn tool(name: &str) -> bool {
         .is_ok_and(|o| o.status.success())
 }
 
-fn sh(cmd: &mut Command) {
+pub(crate) fn sh(cmd: &mut Command) {
     let out = cmd.output().expect("run tool");
     assert!(
         out.status.success(),
@@ -85,7 +85,7 @@ fn sh(cmd: &mut Command) {
 // ---------------------------------------------------------------- the real registry
 
 /// A `docker-registry` on 127.0.0.1, stopped when dropped.
-struct Registry {
+pub(crate) struct Registry {
     child: Child,
     port: u16,
     log: PathBuf,
@@ -104,16 +104,22 @@ impl Drop for Registry {
 
 impl Registry {
     /// Plain http, anonymous.
-    fn plain() -> Registry {
-        Registry::start(false)
+    pub(crate) fn plain() -> Registry {
+        Registry::start(false, "")
+    }
+
+    /// Plain http, anonymous, sending its notifications as `extra` (YAML
+    /// at the top level of the configuration) says.
+    pub(crate) fn plain_with(extra: &str) -> Registry {
+        Registry::start(false, extra)
     }
 
     /// TLS with a certificate of a CA made here, and htpasswd authentication.
     fn tls_with_auth() -> Registry {
-        Registry::start(true)
+        Registry::start(true, "")
     }
 
-    fn start(secure: bool) -> Registry {
+    fn start(secure: bool, top_level: &str) -> Registry {
         let dir = tempfile::tempdir().unwrap();
         let port = free_port();
         let d = dir.path();
@@ -139,7 +145,7 @@ impl Registry {
         let config = format!(
             "version: 0.1\nlog:\n  level: info\n  accesslog:\n    disabled: false\n\
              storage:\n  filesystem:\n    rootdirectory: {}/data\n  delete:\n    enabled: true\n\
-             http:\n  addr: 127.0.0.1:{port}\n{extra}",
+             http:\n  addr: 127.0.0.1:{port}\n{extra}{top_level}",
             d.display()
         );
         std::fs::write(d.join("config.yml"), config).unwrap();
@@ -169,12 +175,12 @@ impl Registry {
         }
     }
 
-    fn host(&self) -> String {
+    pub(crate) fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
 
     /// Pushes an OCI layout reference (`oci:DIR:TAG`) as `NAME:TAG`, every platform.
-    fn push(&self, source: &str, name: &str) -> String {
+    pub(crate) fn push(&self, source: &str, name: &str) -> String {
         let dest = format!("docker://{}/{name}", self.host());
         let mut cmd = Command::new("skopeo");
         cmd.args(["copy", "--all", "--quiet"]);
@@ -249,7 +255,7 @@ fn make_certificates(d: &Path) {
 }
 
 /// The tests run the real tools; testdata/install-deps.sh installs them.
-fn require_tools(names: &[&str]) {
+pub(crate) fn require_tools(names: &[&str]) {
     for name in names {
         assert!(
             tool(name),
@@ -258,7 +264,7 @@ fn require_tools(names: &[&str]) {
     }
 }
 
-fn layout(name: &str) -> String {
+pub(crate) fn layout(name: &str) -> String {
     format!("oci:{}:latest", fixture(&format!("images/{name}")))
 }
 
