@@ -7,15 +7,46 @@ set -euo pipefail
 cd "$(dirname "$0")"
 repo=..
 c=corpus
-mkdir -p "$c"/{elf_facts,layer_reader,fs_resolve,image_json,ld_so_cache,ld_so_conf,dockerfile}
+mkdir -p "$c"/{elf_facts,toolchain_blobs,layer_reader,fs_resolve,image_json,ld_so_cache,ld_so_conf,dockerfile,webhook}
 
-# ELF files: every fixture binary (the fuzzer mutates from real headers).
-for f in "$repo"/testdata/elf/*; do
-    [ -f "$f" ] && head -c 65536 "$f" > "$c/elf_facts/$(basename "$f")"
+# ELF files: every fixture binary (the fuzzer mutates from real headers),
+# including the small toolchain ones that carry Go build info,
+# cargo-auditable data, `.comment` and ARM attributes.
+for f in "$repo"/testdata/elf/* "$repo"/testdata/toolchain/*; do
+    [ -f "$f" ] && head -c 4 "$f" | grep -q ELF && head -c 65536 "$f" > "$c/elf_facts/$(basename "$f")"
 done
 for f in /bin/true /usr/lib/x86_64-linux-gnu/libc.so.6; do
     [ -f "$f" ] && head -c 65536 "$f" > "$c/elf_facts/host-$(basename "$f")"
 done
+
+# Toolchain blobs: a selector byte, then the section the decoder reads,
+# cut out of the toolchain fixtures with the offsets readelf lists.
+section() { # FILE NAME: the bytes of section NAME of FILE
+    local off size
+    read -r off size < <(readelf -SW "$1" | sed -n 's/^ *\[ *[0-9]*\] //p' |
+        awk -v n="$2" '$1 == n { print $4, $5 }')
+    tail -c +$((16#$off + 1)) "$1" | head -c $((16#$size))
+}
+le64() { # N: N as 8 little-endian bytes
+    local i
+    for i in 0 1 2 3 4 5 6 7; do
+        printf "\\$(printf %03o $((($1 >> (8 * i)) & 255)))"
+    done
+}
+t=$c/toolchain_blobs
+tc=$repo/testdata/toolchain
+# Go: the address of the area, then the area: the 1.18+ section alone, and
+# the whole pre-1.18 file (its one PT_LOAD maps offset 0 at 0x400000), whose
+# pointers lead to string headers elsewhere in it.
+{ printf '\0'; le64 $((0x400080)); section "$tc/go1.18.3-arm64" .go.buildinfo; } > "$t/go118"
+{ printf '\0'; le64 $((0x400000)); cat "$tc/go1.13-arm64"; } > "$t/go113"
+{ printf '\1'; section "$tc/rust-auditable-jemalloc-arm64" .dep-v0; } > "$t/auditable"
+{ printf '\2'; section "$tc/armel-hello" .ARM.attributes; } > "$t/armel"
+{ printf '\2'; section "$repo/testdata/elf/armhf-glibc-dynamic" .ARM.attributes; } > "$t/armhf"
+{ printf '\3'; section "$tc/rust-auditable-jemalloc-arm64" .comment; } > "$t/comment-rustc"
+{ printf '\3'; section "$tc/armel-hello" .comment; } > "$t/comment-gcc"
+{ printf '\4'; section "$tc/rust1.55-commit-arm64" .rodata; } > "$t/rustc-commit"
+printf '\4musl libc (x86_64)\0\0001.2.3\0' > "$t/musl"
 
 # Layers: small tars with a file, a directory, a symlink, a hard link,
 # whiteouts and a long name, plain, gzip and zstd; and the demo image's
@@ -61,7 +92,7 @@ layer
 JSON
 
 # ld.so.cache: the host's, and the fixture root's when it was built.
-for f in /etc/ld.so.cache "$HOME/.cache/elfgate-fixtures/roots/bookworm-amd64/etc/ld.so.cache"; do
+for f in /etc/ld.so.cache "${ELFGATE_FIXTURES:-$HOME/.cache/elfgate-fixtures}/roots/bookworm-amd64/etc/ld.so.cache"; do
     [ -f "$f" ] && cp "$f" "$c/ld_so_cache/$(echo "$f" | md5sum | head -c 8)"
 done
 
@@ -93,4 +124,25 @@ FROM ${BASE}
 COPY --from=build /out/app /usr/bin/app
 ENTRYPOINT ["/usr/bin/app"]
 DOCKER
+# Webhook payloads: one of each endpoint's shape.
+d=sha256:$(printf 'image' | sha256sum | cut -d' ' -f1)
+cat > "$c/webhook/distribution" <<JSON
+{"events": [{"id": "ev", "timestamp": "2026-01-01T00:00:00Z", "action": "push",
+  "target": {"mediaType": "application/vnd.oci.image.index.v1+json", "digest": "$d",
+             "repository": "team/app", "tag": "v1",
+             "url": "http://registry.example.com/v2/team/app/manifests/$d"},
+  "request": {"id": "r", "host": "registry.example.com", "method": "PUT"}},
+ {"id": "ev2", "action": "pull", "target": {"mediaType": "application/vnd.oci.image.manifest.v1+json",
+  "digest": "$d", "repository": "team/app"}, "request": {"host": "registry.example.com"}}]}
+JSON
+cat > "$c/webhook/harbor" <<JSON
+{"type": "PUSH_ARTIFACT", "occur_at": 1700000000, "operator": "ci",
+ "event_data": {"resources": [{"digest": "$d", "tag": "v1",
+   "resource_url": "harbor.example.com/team/app:v1"}],
+   "repository": {"name": "app", "namespace": "team", "repo_full_name": "team/app"}}}
+JSON
+printf '%s\n' '{"push_data": {"tag": "v1", "pusher": "ci"}, "repository": {"repo_name": "team/app", "namespace": "team", "name": "app"}}' \
+    > "$c/webhook/dockerhub"
+printf '{"image": "registry.example.com/team/app@%s"}' "$d" > "$c/webhook/generic"
+
 echo "seeded: $(find "$c" -type f | wc -l) files"

@@ -54,7 +54,10 @@ fuzz_target!(|data: &[u8]| {
     }
     let mut digests: Vec<Option<String>> = vec![None; docs.len()];
     let mut files = BTreeMap::new();
-    files.insert("oci-layout".to_string(), br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec());
+    files.insert(
+        "oci-layout".to_string(),
+        br#"{"imageLayoutVersion":"1.0.0"}"#.to_vec(),
+    );
     for i in (0..docs.len()).rev() {
         let bytes = substitute(&docs[i], &digests);
         if i == 0 {

@@ -22,6 +22,31 @@ pub use parse::parse;
 
 use serde::{Deserialize, Serialize};
 
+/// Entry points for the fuzz targets (the `fuzz/` crate): the toolchain
+/// decoders, which whole-file parsing reaches only through a well-formed
+/// section or segment. Not part of the API.
+#[doc(hidden)]
+pub mod fuzzing {
+    pub use super::armattr::decode as arm_attributes;
+    pub use super::auditable::decode as auditable;
+    pub use super::rustinfo::{musl_version, rustc_commit};
+
+    /// Go build info from `area`, whose first byte sits at address `base`
+    /// (the pointers of the pre-1.18 encoding are read from `area` too).
+    pub fn go_build_info(area: &[u8], base: u64) -> Option<super::GoBuildInfo> {
+        super::goinfo::decode(area, |addr, len| {
+            let at = usize::try_from(addr.checked_sub(base)?).ok()?;
+            area.get(at..at.checked_add(usize::try_from(len).ok()?)?)
+        })
+    }
+
+    /// `.comment`: the rustc version and the other strings.
+    pub fn comment(section: &[u8]) -> (Option<String>, Vec<String>) {
+        let c = super::comment::read(section);
+        (c.rustc_version, c.others)
+    }
+}
+
 /// The four bytes every ELF file starts with.
 pub const MAGIC: [u8; 4] = *b"\x7fELF";
 

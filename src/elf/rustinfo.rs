@@ -50,12 +50,19 @@ pub fn musl_version(data: &[u8]) -> Option<String> {
 }
 
 fn looks_like_musl_version(s: &str) -> bool {
-    let parts: Vec<&str> = s.split('.').collect();
-    parts.len() == 3
-        && parts[0] == "1"
-        && parts
-            .iter()
-            .all(|p| !p.is_empty() && p.len() <= 3 && p.bytes().all(|b| b.is_ascii_digit()))
+    // `1.Y.Z`, each part 1 to 3 digits; no allocation, as it runs on every
+    // NUL-delimited string of musl's libc.
+    if !(5..=11).contains(&s.len()) || !s.starts_with("1.") {
+        return false;
+    }
+    let mut parts = 0;
+    for p in s.split('.') {
+        parts += 1;
+        if parts > 3 || p.is_empty() || p.len() > 3 || !p.bytes().all(|b| b.is_ascii_digit()) {
+            return false;
+        }
+    }
+    parts == 3
 }
 
 /// The offset of the first `needle` in `hay` (SIMD-accelerated: it runs over
