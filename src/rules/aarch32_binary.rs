@@ -25,22 +25,23 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
         } else {
             "library"
         };
-        out.push(Finding {
-            path: Some(elf.path.to_string()),
-            layer: facts.layer_of(elf.node),
-            ..Finding::new(
-                "aarch32-binary",
-                format!(
-                    "{} is a 32-bit ARM {what} in an arm64 image: it fails with `exec format \
-                     error` on CPUs without AArch32 (Graviton 3 and later, many server cores)",
-                    elf.path
-                ),
-            )
-            .details(json!({
-                "kind": what,
-                "float_abi": f.arm_float_abi(),
-                "cpu_arch": f.toolchain.arm.as_ref().and_then(|a| a.arch_name()),
-            }))
-        });
+        out.push(
+            facts.at(
+                elf,
+                Finding::new(
+                    "aarch32-binary",
+                    format!(
+                        "{} is a 32-bit ARM {what} in an arm64 image: it fails with `exec format \
+                         error` on CPUs without AArch32 (Graviton 3 and later, many server cores)",
+                        elf.path
+                    ),
+                )
+                .details(json!({
+                    "kind": what,
+                    "float_abi": f.arm_float_abi(),
+                    "cpu_arch": f.toolchain.arm.as_ref().and_then(|a| a.arch_name()),
+                })),
+            ),
+        );
     }
 }

@@ -25,22 +25,23 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         let what = describe_machine(elf.facts);
-        out.push(Finding {
-            path: Some(elf.path.to_string()),
-            layer: facts.layer_of(elf.node),
-            ..Finding::new(
-                "arch-mismatch",
-                format!(
-                    "{} is {what}; {platform} cannot execute it (exec format error)",
-                    elf.path
-                ),
-            )
-            .details(json!({
-                "machine": elf.facts.machine_name(),
-                "class": elf.facts.class,
-                "arch": elf.facts.oci_arch(),
-            }))
-        });
+        out.push(
+            facts.at(
+                elf,
+                Finding::new(
+                    "arch-mismatch",
+                    format!(
+                        "{} is {what}; {platform} cannot execute it (exec format error)",
+                        elf.path
+                    ),
+                )
+                .details(json!({
+                    "machine": elf.facts.machine_name(),
+                    "class": elf.facts.class,
+                    "arch": elf.facts.oci_arch(),
+                })),
+            ),
+        );
     }
     if let Some(first) = inert.first() {
         let paths: Vec<&str> = inert.iter().take(SAMPLE).map(|e| e.path).collect();

@@ -47,24 +47,25 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
         let Some(other) = other_float_loader(facts, interpreter) else {
             continue;
         };
-        out.push(Finding {
-            path: Some(elf.path.to_string()),
-            layer: facts.layer_of(elf.node),
-            ..Finding::new(
-                "arm-float-abi",
-                format!(
-                    "{} is built for {} (interpreter {interpreter}), but the image is {} \
-                     ({other}): running it fails with `not found`",
-                    elf.path,
-                    abi(interpreter),
-                    abi(other)
-                ),
-            )
-            .details(json!({
-                "interpreter": interpreter,
-                "image_loader": other,
-                "e_flags_float": elf.facts.arm_float_abi(),
-            }))
-        });
+        out.push(
+            facts.at(
+                elf,
+                Finding::new(
+                    "arm-float-abi",
+                    format!(
+                        "{} is built for {} (interpreter {interpreter}), but the image is {} \
+                         ({other}): running it fails with `not found`",
+                        elf.path,
+                        abi(interpreter),
+                        abi(other)
+                    ),
+                )
+                .details(json!({
+                    "interpreter": interpreter,
+                    "image_loader": other,
+                    "e_flags_float": elf.facts.arm_float_abi(),
+                })),
+            ),
+        );
     }
 }

@@ -128,6 +128,15 @@ impl<'a> PlatformFacts<'a> {
         (!d.is_empty()).then(|| d.to_string())
     }
 
+    /// `finding`, placed at `elf`: its path and the layer that brought it.
+    pub fn at(&self, elf: &ElfFile<'_>, finding: super::Finding) -> super::Finding {
+        super::Finding {
+            path: Some(elf.path.to_string()),
+            layer: self.layer_of(elf.node),
+            ..finding
+        }
+    }
+
     /// The ELF file at `path`, if any.
     pub fn elf(&self, path: &str) -> Option<&ElfFile<'a>> {
         self.elves.iter().find(|e| e.path == path)

@@ -44,11 +44,7 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
         } else {
             continue;
         };
-        out.push(Finding {
-            path: Some(elf.path.to_string()),
-            layer: facts.layer_of(elf.node),
-            ..finding
-        });
+        out.push(facts.at(elf, finding));
     }
 }
 

@@ -31,12 +31,13 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
                 ),
                 _ => continue,
             };
-            out.push(Finding {
-                path: Some(elf.path.to_string()),
-                layer: facts.layer_of(elf.node),
-                ..Finding::new("missing-interpreter", message)
-                    .details(json!({ "interpreter": elf.facts.interpreter }))
-            });
+            out.push(
+                facts.at(
+                    elf,
+                    Finding::new("missing-interpreter", message)
+                        .details(json!({ "interpreter": elf.facts.interpreter })),
+                ),
+            );
         }
     }
 }

@@ -45,37 +45,39 @@ pub fn check(facts: &PlatformFacts<'_>, out: &mut Vec<Finding>) {
             continue;
         }
         if let Some(page) = max_page_size(elf.facts) {
-            out.push(Finding {
-                path: Some(elf.path.to_string()),
-                layer: facts.layer_of(elf.node),
-                ..Finding::new(
-                    "page-size",
-                    format!(
-                        "{} has PT_LOAD segments aligned for {} KiB pages only: on a 64K-page \
-                         kernel (RHEL, some Ampere and Graviton setups) it fails with \"ELF load \
-                         command address/offset not page-aligned\"",
-                        elf.path,
-                        page / 1024
-                    ),
-                )
-                .details(json!({ "aligned_for": page, "loads": elf.facts.loads }))
-            });
+            out.push(
+                facts.at(
+                    elf,
+                    Finding::new(
+                        "page-size",
+                        format!(
+                            "{} has PT_LOAD segments aligned for {} KiB pages only: on a 64K-page \
+                             kernel (RHEL, some Ampere and Graviton setups) it fails with \"ELF load \
+                             command address/offset not page-aligned\"",
+                            elf.path,
+                            page / 1024
+                        ),
+                    )
+                    .details(json!({ "aligned_for": page, "loads": elf.facts.loads })),
+                ),
+            );
         }
         if let Some(how) = jemalloc(elf.facts) {
-            out.push(Finding {
-                path: Some(elf.path.to_string()),
-                layer: facts.layer_of(elf.node),
-                ..Finding::new(
-                    "page-size",
-                    format!(
-                        "{} links jemalloc ({how}), whose page size is fixed when it is built: \
-                         one built for 4K pages aborts or wastes memory on 16K/64K-page kernels",
-                        elf.path
-                    ),
-                )
-                .severity(Severity::Info)
-                .details(json!({ "jemalloc": how }))
-            });
+            out.push(
+                facts.at(
+                    elf,
+                    Finding::new(
+                        "page-size",
+                        format!(
+                            "{} links jemalloc ({how}), whose page size is fixed when it is built: \
+                             one built for 4K pages aborts or wastes memory on 16K/64K-page kernels",
+                            elf.path
+                        ),
+                    )
+                    .severity(Severity::Info)
+                    .details(json!({ "jemalloc": how })),
+                ),
+            );
         }
     }
 }
